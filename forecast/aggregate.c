@@ -1,0 +1,89 @@
+/* aggregate.c -- the forecast of a host set's total.
+ *
+ * The mean of a sum is the sum of the means, but its bounds are not the sums of the
+ * bounds: that would assume every member misses high at the same time (perfect
+ * correlation) and overstate the interval of independent members by up to sqrt(n).
+ * Each member keeps its recent out-of-sample errors by target slot; summing them slot by
+ * slot gives the errors the total would have had, with the members' correlation built in,
+ * and their empirical quantiles give the interval, as for one series.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "forecast/fc_internal.h"
+
+enum { MIN_ALIGNED = 20 };
+
+static int check_members(const fc_model *const members[], int n, fc_error *err) {
+  if (n < 1)
+    return fc__fail(err, FC_EINVAL, "aggregate of %d members (need at least one)", n);
+  const fc_config *c0 = fc__model_config(members[0]);
+  for (int k = 1; k < n; k++) {
+    const fc_config *c = fc__model_config(members[k]);
+    if (c->n_horizons != c0->n_horizons || c->backtest_slots != c0->backtest_slots ||
+        c->step_s != c0->step_s || c->confidence != c0->confidence)
+      return fc__fail(err, FC_EINVAL, "aggregate member %d has another configuration", k);
+    for (int i = 0; i < c0->n_horizons; i++)
+      if (c->horizons[i] != c0->horizons[i])
+        return fc__fail(err, FC_EINVAL, "aggregate member %d has other horizons", k);
+    if (fc_model_slot(members[k]) != fc_model_slot(members[0]))
+      return fc__fail(err, FC_EINVAL, "aggregate member %d is at slot %lld, member 0 at %lld",
+                      k, (long long)fc_model_slot(members[k]),
+                      (long long)fc_model_slot(members[0]));
+  }
+  return 0;
+}
+
+/* Sums the members' errors of horizon index i slot by slot into sums[]; returns how many
+ * slots had an error from every member. */
+static int aligned_sums(const fc_model *const members[], int n, int i, double *sums) {
+  int len, count = 0;
+  fc__model_errors(members[0], i, &len);
+  for (int j = 0; j < len; j++) {
+    double sum = 0.0;
+    for (int k = 0; k < n && !isnan(sum); k++)
+      sum += fc__model_errors(members[k], i, &len)[j];
+    if (!isnan(sum))
+      sums[count++] = sum;
+  }
+  return count;
+}
+
+int fc_aggregate_forecast(const fc_model *const members[], int n_members, fc_point out[],
+                          fc_error *err) {
+  int rc = check_members(members, n_members, err);
+  if (rc != 0)
+    return rc;
+  const fc_config *cfg = fc__model_config(members[0]);
+  fc_point *each = malloc(sizeof(fc_point) * (size_t)cfg->n_horizons);
+  double *sums = malloc(sizeof(double) * (size_t)cfg->backtest_slots);
+  if (each == NULL || sums == NULL) {
+    free(each);
+    free(sums);
+    return fc__fail(err, FC_ENOMEM, "aggregate: out of memory");
+  }
+  for (int i = 0; i < cfg->n_horizons; i++)
+    out[i] = (fc_point){.h = cfg->horizons[i]};
+  for (int k = 0; k < n_members; k++) {
+    fc_model_forecast(members[k], each);
+    for (int i = 0; i < cfg->n_horizons; i++) {
+      out[i].mean += each[i].mean;
+      out[i].lo += each[i].lo; /* fallback when the errors are too few to align */
+      out[i].hi += each[i].hi;
+    }
+  }
+  double tail = (1.0 - cfg->confidence) / 2.0;
+  for (int i = 0; i < cfg->n_horizons; i++) {
+    int n = aligned_sums(members, n_members, i, sums);
+    if (n < MIN_ALIGNED)
+      continue;
+    double p_hi = fmin(1.0, ceil((n + 1) * (1.0 - tail)) / n);
+    double q_hi = fc__quantile(sums, n, p_hi);
+    double q_lo = fc__quantile(sums, n, 1.0 - p_hi);
+    out[i].lo = fmax(0.0, out[i].mean + q_lo);
+    out[i].hi = fmax(0.0, out[i].mean + q_hi);
+  }
+  free(each);
+  free(sums);
+  return 0;
+}

@@ -1,0 +1,672 @@
+/* model.c -- fit, backtest selection and interval calibration; the streaming model.
+ *
+ * A fit takes the trailing window of a series (cfg->history_slots, or less while the
+ * series is young) and splits it: the first part trains every enabled kind, the last
+ * cfg->backtest_slots are streamed through each fitted kind with fixed parameters,
+ * exactly as live data will be, giving honest out-of-sample forecasts at every slot for
+ * every horizon. Those errors serve twice:
+ *
+ *   selection    per horizon, the candidate with the lowest mean pinball loss at
+ *                SELECT_TAU > 1/2 (an under-prediction costs more than an
+ *                over-prediction: under-provisioning is the expensive error). The
+ *                candidates are each kind alone and the equal-weight means of the best
+ *                two and three kinds (forecast combination; Bates & Granger 1969,
+ *                and the M4 competition's finding that simple combinations are hard to
+ *                beat).
+ *   calibration  the interval of horizon h is [mean + q_lo, mean + q_hi], with q the
+ *                quantiles of the chosen candidate's recent h-step errors: split-
+ *                conformal prediction by horizon (Lei et al., JASA 2018). While the
+ *                model runs, each new error replaces the oldest in a ring of
+ *                backtest_slots (kept sorted as well, so a quantile is O(1)), and the
+ *                quantile levels adapt: adaptive conformal inference (Gibbs & Candes,
+ *                NeurIPS 2021), one level per side,
+ *                  a_{t+1} = a_t + GAMMA (a* - miss_t),   a* = (1 - confidence) / 2,
+ *                so a side that misses more often than a* widens until it does not.
+ *   phase of the hour  VM workloads run cron-like jobs at fixed minutes, so the error
+ *                of a forecast depends on which 5-minute slot of the hour it targets
+ *                (on the Bitbrains traces, some VMs move 2-5x more at :05 than on
+ *                average). Errors are therefore normalised per target phase p = slot mod
+ *                (one hour): the median error b_p is added to the mean (it is also the
+ *                MAE-optimal shift of a biased model), and intervals are built on the
+ *                scores (e - b_p) / s_p, s_p the mean absolute deviation at phase p:
+ *                locally weighted conformal prediction (Lei et al. 2018, sec. 5.2).
+ *                b_p and s_p are shrunk toward the pooled values, weight n_p / (n_p +
+ *                PHASE_PRIOR), and fixed until the next fit.
+ *                Workloads shift (a quiet VM starts moving), and a fixed quantile of
+ *                yesterday's errors then under-covers for days; ACI bounds the long-run
+ *                miss rate whatever the shift.
+ *
+ * After the backtest every kind is already positioned at the window's end, so the kinds
+ * that were not chosen are freed and the others simply continue: one fit per kind.
+ *
+ * Anomalies: a sample beyond anomaly_factor x the 1-step interval half-width around
+ * the 1-step forecast is reported to the caller, who flags it in the series so the next
+ * fit down-weights it (fc__fit_input.w).
+ *
+ * Streaming cost per slot: each kept kind's observe + predict(h_max), a weighted sum per
+ * horizon, and an amortised share of the recalibration.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forecast/fc_internal.h"
+
+enum {
+  MAX_SUB = FC_KIND_COUNT,
+  MIN_CAL_ERRORS = 20,     /* fewer errors than this: the interval is not trusted */
+  MAX_HMAX = 288,
+  MAX_PHASES = 60,         /* phases of the hour tracked (at most one per minute) */
+};
+static const double PHASE_PRIOR = 24.0;   /* pseudo-count pulling a phase to the pool */
+static const double ACI_GAMMA = 0.005;    /* step of the adaptive levels (Gibbs & Candes) */
+static const double SELECT_TAU = 0.6;     /* pinball level of the selection loss */
+static const double ANOMALY_WEIGHT = 0.25; /* fit weight of a flagged sample */
+
+typedef struct sub_model {
+  const fc__model_ops *ops;
+  void *st;
+} sub_model;
+
+struct fc_model {
+  fc_config cfg;
+  int h_max;
+  int64_t slot;                          /* newest slot seen */
+  int n_sub;
+  sub_model sub[MAX_SUB];
+  double weight[FC_MAX_HORIZONS][MAX_SUB]; /* combination weights per horizon */
+  double now_mean[FC_MAX_HORIZONS];      /* forecast from `slot` */
+  double *past_mean;                     /* (h_max + 1) x n_horizons ring of forecasts */
+  int cal_len;                           /* error ring length */
+  double *err_ring[FC_MAX_HORIZONS];     /* actual - mean by target slot % cal_len */
+  double *sorted[FC_MAX_HORIZONS];       /* the finite entries of err_ring, ascending */
+  int n_sorted[FC_MAX_HORIZONS];
+  double level_lo[FC_MAX_HORIZONS];      /* adaptive tail levels (ACI) */
+  double level_hi[FC_MAX_HORIZONS];
+  double q_lo[FC_MAX_HORIZONS], q_hi[FC_MAX_HORIZONS]; /* score quantiles */
+  int phases;                            /* slots per hour, or 1 */
+  double bias[FC_MAX_HORIZONS][MAX_PHASES];  /* added to the mean, by target phase */
+  double scale[FC_MAX_HORIZONS][MAX_PHASES]; /* error scale, by target phase */
+  double *sub_pred;                      /* MAX_SUB x h_max */
+  char name[64];
+  fc_fit_report report;
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* Streaming                                                                            */
+
+static double *past_row(const fc_model *m, int64_t origin) {
+  return m->past_mean + (size_t)(origin % (m->h_max + 1)) * (size_t)m->cfg.n_horizons;
+}
+
+static int phase_of(const fc_model *m, int64_t slot) { return (int)(slot % m->phases); }
+
+/* Predicts every kept kind and combines per horizon into m->now_mean. */
+static void combine_now(fc_model *m) {
+  for (int k = 0; k < m->n_sub; k++)
+    m->sub[k].ops->predict(m->sub[k].st, m->h_max, m->sub_pred + (size_t)k * m->h_max);
+  for (int i = 0; i < m->cfg.n_horizons; i++) {
+    int h = m->cfg.horizons[i];
+    double mean = 0.0;
+    for (int k = 0; k < m->n_sub; k++)
+      mean += m->weight[i][k] * m->sub_pred[(size_t)k * m->h_max + h - 1];
+    m->now_mean[i] = mean + m->bias[i][phase_of(m, m->slot + h)];
+  }
+  memcpy(past_row(m, m->slot), m->now_mean, sizeof(double) * (size_t)m->cfg.n_horizons);
+}
+
+/* Quantile (type 7) of the sorted errors of horizon index i at level p. */
+static double sorted_quantile(const fc_model *m, int i, double p) {
+  const double *x = m->sorted[i];
+  int n = m->n_sorted[i];
+  p = p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
+  double pos = p * (n - 1);
+  int k = (int)pos;
+  return k >= n - 1 ? x[n - 1] : x[k] + (pos - k) * (x[k + 1] - x[k]);
+}
+
+static void requantile(fc_model *m, int i) {
+  if (m->n_sorted[i] < MIN_CAL_ERRORS) {
+    m->q_lo[i] = m->q_hi[i] = NAN;
+    return;
+  }
+  m->q_lo[i] = sorted_quantile(m, i, m->level_lo[i]);
+  m->q_hi[i] = sorted_quantile(m, i, 1.0 - m->level_hi[i]);
+}
+
+/* First index in x[0..n-1] (ascending) whose value is >= v. */
+static int lower_bound(const double *x, int n, double v) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (x[mid] < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static void sorted_remove(fc_model *m, int i, double v) {
+  double *x = m->sorted[i];
+  int n = m->n_sorted[i], k = lower_bound(x, n, v);
+  if (k < n && x[k] == v) {
+    memmove(x + k, x + k + 1, sizeof(double) * (size_t)(n - k - 1));
+    m->n_sorted[i]--;
+  }
+}
+
+static void sorted_insert(fc_model *m, int i, double v) {
+  double *x = m->sorted[i];
+  int n = m->n_sorted[i], k = lower_bound(x, n, v);
+  memmove(x + k + 1, x + k, sizeof(double) * (size_t)(n - k));
+  x[k] = v;
+  m->n_sorted[i]++;
+}
+
+static double score_of(const fc_model *m, int i, int64_t target, double e) {
+  return e / m->scale[i][phase_of(m, target)];
+}
+
+/* Puts error e (NaN: none) for target `slot` into the ring of horizon index i; the
+ * entry it replaces targeted slot - cal_len. */
+static void ring_put(fc_model *m, int i, int64_t slot, double e) {
+  double *cell = &m->err_ring[i][slot % m->cal_len];
+  if (!isnan(*cell))
+    sorted_remove(m, i, score_of(m, i, slot - m->cal_len, *cell));
+  *cell = e;
+  if (!isnan(e))
+    sorted_insert(m, i, score_of(m, i, slot, e));
+}
+
+/* One ACI step per side from whether the error fell outside the current interval. */
+static void adapt_levels(fc_model *m, int i, double e) {
+  e = score_of(m, i, m->slot, e);
+  if (isnan(e) || isnan(m->q_hi[i]))
+    return;
+  double target = (1.0 - m->cfg.confidence) / 2.0;
+  double lo = m->level_lo[i] + ACI_GAMMA * (target - (e < m->q_lo[i]));
+  double hi = m->level_hi[i] + ACI_GAMMA * (target - (e > m->q_hi[i]));
+  /* a level <= 0 means "beyond the largest error seen": keep it just inside */
+  m->level_lo[i] = fmin(fmax(lo, 0.0), 0.5);
+  m->level_hi[i] = fmin(fmax(hi, 0.0), 0.5);
+}
+
+/* Records the errors of the forecasts that targeted the new slot. */
+static void record_errors(fc_model *m, double y) {
+  for (int i = 0; i < m->cfg.n_horizons; i++) {
+    int h = m->cfg.horizons[i];
+    double e = isfinite(y) ? y - past_row(m, m->slot - h)[i] : NAN;
+    adapt_levels(m, i, e);
+    ring_put(m, i, m->slot, e);
+    requantile(m, i);
+  }
+}
+
+static int is_anomaly(const fc_model *m, double y) {
+  if (!isfinite(y) || isnan(m->q_lo[0]))
+    return 0;
+  double f = past_row(m, m->slot - m->cfg.horizons[0])[0];
+  double k = m->cfg.anomaly_factor * m->scale[0][phase_of(m, m->slot)];
+  return y > f + k * fmax(m->q_hi[0], 0.0) || y < f + k * fmin(m->q_lo[0], 0.0);
+}
+
+int fc_model_observe(fc_model *m, double y) {
+  m->slot++;
+  int anomaly = is_anomaly(m, y);
+  record_errors(m, y);
+  for (int k = 0; k < m->n_sub; k++)
+    m->sub[k].ops->observe(m->sub[k].st, y);
+  combine_now(m);
+  return anomaly;
+}
+
+void fc_model_forecast(const fc_model *m, fc_point out[]) {
+  for (int i = 0; i < m->cfg.n_horizons; i++) {
+    double mean = m->now_mean[i];
+    double scale = m->scale[i][phase_of(m, m->slot + m->cfg.horizons[i])];
+    double lo = mean + m->q_lo[i] * scale, hi = mean + m->q_hi[i] * scale;
+    if (isnan(m->q_lo[i])) /* too few errors to calibrate: say so with an open interval */
+      lo = -INFINITY, hi = INFINITY;
+    /* every metric we forecast is non-negative */
+    out[i] = (fc_point){.h = m->cfg.horizons[i],
+                        .mean = fmax(mean, 0.0),
+                        .lo = fmax(lo, 0.0),
+                        .hi = fmax(hi, 0.0)};
+  }
+}
+
+int64_t fc_model_slot(const fc_model *m) { return m->slot; }
+const char *fc_model_name(const fc_model *m) { return m->name; }
+void fc_model_get_report(const fc_model *m, fc_fit_report *out) { *out = m->report; }
+const fc_config *fc__model_config(const fc_model *m) { return &m->cfg; }
+
+const double *fc__model_errors(const fc_model *m, int hi, int *len) {
+  *len = m->cal_len;
+  return m->err_ring[hi];
+}
+
+void fc_model_destroy(fc_model *m) {
+  if (m == NULL)
+    return;
+  for (int k = 0; k < m->n_sub; k++)
+    m->sub[k].ops->destroy(m->sub[k].st);
+  for (int i = 0; i < FC_MAX_HORIZONS; i++) {
+    free(m->err_ring[i]);
+    free(m->sorted[i]);
+  }
+  free(m->past_mean);
+  free(m->sub_pred);
+  free(m);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Fitting                                                                              */
+
+/* The cleaned window a fit works on. */
+typedef struct fit_window {
+  int n;          /* slots */
+  int backtest;   /* the last `backtest` slots are held out */
+  double *raw;    /* as stored, NaN where missing */
+  double *y;      /* gaps filled */
+  double *w;      /* fit weights */
+  int64_t slot0;  /* slot of raw[0] */
+} fit_window;
+
+static void window_free(fit_window *win) {
+  free(win->raw);
+  free(win->y);
+  free(win->w);
+}
+
+/* Shortest window a fit accepts: the backtest needs a few longest horizons to judge
+ * and the training part needs at least as much again. */
+static int min_window(const fc_config *cfg) {
+  return 8 * cfg->horizons[cfg->n_horizons - 1] + 48;
+}
+
+static int window_load(const fc_config *cfg, const fc_series *s, fit_window *win,
+                       fc_error *err) {
+  memset(win, 0, sizeof(*win));
+  int len = fc_series_len(s);
+  win->n = len < cfg->history_slots ? len : cfg->history_slots;
+  if (win->n < min_window(cfg))
+    return fc__fail(err, FC_ENODATA, "history of %d slots (a fit needs at least %d)",
+                    win->n, min_window(cfg));
+  win->backtest = cfg->backtest_slots < win->n / 4 ? cfg->backtest_slots : win->n / 4;
+  win->slot0 = fc_series_last_slot(s) - win->n + 1;
+  win->raw = malloc(sizeof(double) * (size_t)win->n);
+  win->y = malloc(sizeof(double) * (size_t)win->n);
+  win->w = malloc(sizeof(double) * (size_t)win->n);
+  uint8_t *flags = malloc((size_t)win->n);
+  if (win->raw == NULL || win->y == NULL || win->w == NULL || flags == NULL) {
+    free(flags);
+    window_free(win);
+    return fc__fail(err, FC_ENOMEM, "fit window of %d slots: out of memory", win->n);
+  }
+  fc_series_window(s, fc_series_last_slot(s), win->n, win->raw, flags);
+  int valid = 0;
+  for (int i = 0; i < win->n; i++) {
+    int present = (flags[i] & FC_SLOT_PRESENT) != 0;
+    valid += present;
+    win->y[i] = win->raw[i];
+    win->w[i] = !present ? 0.0 : (flags[i] & FC_SLOT_ANOMALY) ? ANOMALY_WEIGHT : 1.0;
+  }
+  free(flags);
+  if (valid < min_window(cfg) / 2) {
+    window_free(win);
+    return fc__fail(err, FC_ENODATA, "%d valid samples in %d slots (a fit needs %d)", valid,
+                    win->n, min_window(cfg) / 2);
+  }
+  fc__fill_linear(win->y, win->n);
+  return 0;
+}
+
+/* Out-of-sample forecasts of one kind over the backtest: pred[i * (B + 1) + j] is the
+ * forecast of horizon index i made at origin (train end + j), j = 0..B. */
+typedef struct kind_run {
+  fc_kind kind;
+  void *st;
+  double *pred;
+  double loss[FC_MAX_HORIZONS];
+} kind_run;
+
+static double pinball(double y, double f) {
+  double e = y - f;
+  return e > 0 ? SELECT_TAU * e : (SELECT_TAU - 1.0) * e;
+}
+
+/* Streams the backtest part through a freshly fitted kind, recording its forecasts. */
+static void backtest_kind(const fc_config *cfg, const fit_window *win, int h_max,
+                          kind_run *run, double *tmp) {
+  const fc__model_ops *ops = fc__kind_ops(run->kind);
+  int B = win->backtest, start = win->n - B;
+  for (int j = 0; j <= B; j++) {
+    ops->predict(run->st, h_max, tmp);
+    for (int i = 0; i < cfg->n_horizons; i++)
+      run->pred[(size_t)i * (B + 1) + j] = tmp[cfg->horizons[i] - 1];
+    if (j < B)
+      ops->observe(run->st, win->raw[start + j]);
+  }
+}
+
+/* Mean loss of a candidate (weights over runs) for horizon index i over the backtest. */
+static double candidate_loss(const fit_window *win, const kind_run *runs, int n_runs,
+                             const double *weight, int i, int h) {
+  int B = win->backtest, start = win->n - B;
+  double sum = 0.0;
+  int count = 0;
+  for (int j = 0; j + h <= B; j++) {
+    double y = win->raw[start + j + h - 1];
+    if (isnan(y))
+      continue;
+    double f = 0.0;
+    for (int k = 0; k < n_runs; k++)
+      if (weight[k] != 0.0)
+        f += weight[k] * runs[k].pred[(size_t)i * (B + 1) + j];
+    sum += pinball(y, f);
+    count++;
+  }
+  return count ? sum / count : INFINITY;
+}
+
+/* Chooses, for horizon index i, weights over runs: the best single kind, or the mean of
+ * the best two or three if that is better. */
+static void select_horizon(const fit_window *win, kind_run *runs, int n_runs, int i, int h,
+                           double *best_weight) {
+  int order[MAX_SUB];
+  for (int k = 0; k < n_runs; k++) {
+    double w[MAX_SUB] = {0};
+    w[k] = 1.0;
+    runs[k].loss[i] = candidate_loss(win, runs, n_runs, w, i, h);
+    order[k] = k;
+  }
+  for (int a = 1; a < n_runs; a++) /* insertion sort by loss */
+    for (int b = a; b > 0 && runs[order[b]].loss[i] < runs[order[b - 1]].loss[i]; b--) {
+      int t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  double best = runs[order[0]].loss[i];
+  memset(best_weight, 0, sizeof(double) * MAX_SUB);
+  best_weight[order[0]] = 1.0;
+  for (int top = 2; top <= 3 && top <= n_runs; top++) {
+    double w[MAX_SUB] = {0};
+    for (int k = 0; k < top; k++)
+      w[order[k]] = 1.0 / top;
+    double loss = candidate_loss(win, runs, n_runs, w, i, h);
+    if (loss < best) {
+      best = loss;
+      memcpy(best_weight, w, sizeof(w));
+    }
+  }
+}
+
+static void name_selection(fc_model *m, const kind_run *runs, int n_runs,
+                           double weight[][MAX_SUB]) {
+  for (int i = 0; i < m->cfg.n_horizons; i++) {
+    char *out = m->report.chosen[i];
+    size_t cap = sizeof(m->report.chosen[i]), used = 0;
+    out[0] = '\0';
+    for (int k = 0; k < n_runs; k++)
+      if (weight[i][k] != 0.0 && used < cap)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "+" : "",
+                                 fc_kind_name(runs[k].kind));
+  }
+  /* the model's name is the selection of the shortest horizon */
+  snprintf(m->name, sizeof(m->name), "%s", m->report.chosen[0]);
+}
+
+/* Keeps the runs used by any horizon as the model's sub-models (taking their state),
+ * and frees the others. */
+static void keep_chosen(fc_model *m, kind_run *runs, int n_runs, double weight[][MAX_SUB]) {
+  for (int k = 0; k < n_runs; k++) {
+    int used = 0;
+    for (int i = 0; i < m->cfg.n_horizons; i++)
+      used |= weight[i][k] != 0.0;
+    if (!used) {
+      fc__kind_ops(runs[k].kind)->destroy(runs[k].st);
+      runs[k].st = NULL;
+      continue;
+    }
+    int s = m->n_sub++;
+    m->sub[s] = (sub_model){fc__kind_ops(runs[k].kind), runs[k].st};
+    runs[k].st = NULL;
+    for (int i = 0; i < m->cfg.n_horizons; i++)
+      m->weight[i][s] = weight[i][k];
+  }
+}
+
+/* Backtest errors of the chosen combination for horizon index i, with their target
+ * slots: e[j] for origin j (NaN where the actual is missing or beyond the backtest). */
+static void combined_errors(const fc_model *m, const fit_window *win, const kind_run *runs,
+                            int n_runs, const double *weight, int i, double *e,
+                            double *f_out) {
+  int B = win->backtest, start = win->n - B, h = m->cfg.horizons[i];
+  for (int j = 0; j <= B; j++) {
+    double f = 0.0;
+    for (int k = 0; k < n_runs; k++)
+      f += weight[k] * runs[k].pred[(size_t)i * (B + 1) + j];
+    f_out[j] = f;
+    e[j] = j + h <= B ? win->raw[start + j + h - 1] - f : NAN;
+  }
+}
+
+/* Shrinks a phase's statistic toward the pooled one by its sample count. */
+static double shrink(double phase_value, int n, double pooled) {
+  if (n == 0 || isnan(phase_value))
+    return pooled;
+  return (n * phase_value + PHASE_PRIOR * pooled) / (n + PHASE_PRIOR);
+}
+
+/* Median of the finite e[j] whose target phase is p (p < 0: all); tmp is scratch. */
+static double phase_median(const fc_model *m, const double *e, int n, int64_t target0,
+                           int p, double *tmp, int *count) {
+  int c = 0;
+  for (int j = 0; j < n; j++)
+    if (!isnan(e[j]) && (p < 0 || phase_of(m, target0 + j) == p))
+      tmp[c++] = e[j];
+  *count = c;
+  return c ? fc__quantile(tmp, c, 0.5) : NAN;
+}
+
+/* Mean |e[j] - bias| over target phase p (p < 0: all). */
+static double phase_mad(const fc_model *m, const double *e, int n, int64_t target0, int p,
+                        const double *bias, int *count) {
+  double sum = 0.0;
+  int c = 0;
+  for (int j = 0; j < n; j++)
+    if (!isnan(e[j]) && (p < 0 || phase_of(m, target0 + j) == p)) {
+      sum += fabs(e[j] - bias[phase_of(m, target0 + j)]);
+      c++;
+    }
+  *count = c;
+  return c ? sum / c : NAN;
+}
+
+/* Estimates the per-phase bias and scale of horizon index i from its backtest errors
+ * e[0..n-1], e[j] targeting slot target0 + j. */
+static void fit_phases(fc_model *m, int i, const double *e, int n, int64_t target0,
+                       double *tmp) {
+  int count;
+  double pooled = phase_median(m, e, n, target0, -1, tmp, &count);
+  if (count < MIN_CAL_ERRORS) {
+    for (int p = 0; p < m->phases; p++)
+      m->bias[i][p] = 0.0, m->scale[i][p] = 1.0;
+    return;
+  }
+  for (int p = 0; p < m->phases; p++) {
+    double med = phase_median(m, e, n, target0, p, tmp, &count);
+    m->bias[i][p] = shrink(med, count, pooled);
+  }
+  double pooled_mad = phase_mad(m, e, n, target0, -1, m->bias[i], &count);
+  if (!(pooled_mad > 0.0))
+    pooled_mad = 1.0; /* every error was its phase's median: any positive scale works */
+  for (int p = 0; p < m->phases; p++) {
+    double mad = phase_mad(m, e, n, target0, p, m->bias[i], &count);
+    double scale = shrink(mad, count, pooled_mad);
+    m->scale[i][p] = scale > 0.0 ? scale : pooled_mad;
+  }
+}
+
+/* Seeds the calibration from the backtest: per-phase bias and scale, the error rings,
+ * and the ring of past forecasts, so the model starts calibrated and can score the
+ * forecasts made in its last h_max slots. */
+static int seed_calibration(fc_model *m, const fit_window *win, const kind_run *runs,
+                            int n_runs, double weight[][MAX_SUB], fc_error *err) {
+  int B = win->backtest, start = win->n - B;
+  double *e = malloc(sizeof(double) * (size_t)(B + 1));
+  double *f = malloc(sizeof(double) * (size_t)(B + 1));
+  double *tmp = malloc(sizeof(double) * (size_t)(B + 1));
+  if (e == NULL || f == NULL || tmp == NULL) {
+    free(e), free(f), free(tmp);
+    return fc__fail(err, FC_ENOMEM, "calibration: out of memory");
+  }
+  int64_t origin0 = win->slot0 + start - 1;
+  for (int i = 0; i < m->cfg.n_horizons; i++) {
+    int h = m->cfg.horizons[i];
+    combined_errors(m, win, runs, n_runs, weight[i], i, e, f);
+    fit_phases(m, i, e, B + 1, origin0 + h, tmp);
+    for (int j = 0; j <= B; j++) {
+      int64_t target = origin0 + j + h;
+      double shifted = f[j] + m->bias[i][phase_of(m, target)];
+      if (j + h <= B)
+        ring_put(m, i, target, isnan(e[j]) ? NAN : e[j] - m->bias[i][phase_of(m, target)]);
+      if (origin0 + j > m->slot - m->h_max - 1)
+        past_row(m, origin0 + j)[i] = shifted;
+    }
+  }
+  free(e), free(f), free(tmp);
+  return 0;
+}
+
+static fc_model *model_alloc(const fc_config *cfg, fc_error *err) {
+  fc_model *m = calloc(1, sizeof(*m));
+  if (m == NULL)
+    goto fail;
+  m->cfg = *cfg;
+  m->phases = 3600 % cfg->step_s == 0 && 3600 / cfg->step_s <= MAX_PHASES
+                  ? 3600 / cfg->step_s : 1;
+  m->h_max = cfg->horizons[cfg->n_horizons - 1];
+  m->cal_len = cfg->backtest_slots;
+  m->past_mean = calloc((size_t)(m->h_max + 1) * (size_t)cfg->n_horizons, sizeof(double));
+  m->sub_pred = malloc(sizeof(double) * MAX_SUB * (size_t)m->h_max);
+  if (m->past_mean == NULL || m->sub_pred == NULL)
+    goto fail;
+  for (int i = 0; i < cfg->n_horizons; i++) {
+    m->err_ring[i] = malloc(sizeof(double) * (size_t)m->cal_len);
+    m->sorted[i] = malloc(sizeof(double) * (size_t)m->cal_len);
+    if (m->err_ring[i] == NULL || m->sorted[i] == NULL)
+      goto fail;
+    m->level_lo[i] = m->level_hi[i] = (1.0 - cfg->confidence) / 2.0;
+    for (int p = 0; p < MAX_PHASES; p++)
+      m->scale[i][p] = 1.0;
+    for (int j = 0; j < m->cal_len; j++)
+      m->err_ring[i][j] = NAN;
+  }
+  for (int k = 0; k < FC_KIND_COUNT; k++)
+    m->report.loss[k] = m->report.train_loss[k] = NAN;
+  return m;
+fail:
+  fc_model_destroy(m);
+  fc__fail(err, FC_ENOMEM, "model: out of memory");
+  return NULL;
+}
+
+/* Fits every enabled kind on the training part and backtests it into runs[0..*n_runs-1]
+ * (*n_runs counts what is there to free, also on failure). 0 or an FC_E* code. */
+static int fit_kinds(const fc_config *cfg, const fit_window *win, const fc__fit_input *in,
+                     kind_run *runs, int *n_runs, fc_model *m, fc_error *err) {
+  int B = win->backtest;
+  *n_runs = 0;
+  double tmp[MAX_HMAX];
+  for (int k = 0; k < FC_KIND_COUNT; k++) {
+    if (!(cfg->kinds & FC_KIND_BIT(k)))
+      continue;
+    const fc__model_ops *ops = fc__kind_ops((fc_kind)k);
+    fc_error kind_err = {0};
+    void *st = ops->fit(in, &kind_err);
+    if (st == NULL) {
+      if (kind_err.code == FC_ENOMEM)
+        return fc__fail(err, FC_ENOMEM, "%s: %s", ops->name, kind_err.msg);
+      continue; /* the kind does not apply to this window (too short, ...) */
+    }
+    kind_run *run = &runs[(*n_runs)++];
+    *run = (kind_run){.kind = (fc_kind)k, .st = st};
+    run->pred = malloc(sizeof(double) * (size_t)cfg->n_horizons * (size_t)(B + 1));
+    if (run->pred == NULL)
+      return fc__fail(err, FC_ENOMEM, "backtest: out of memory");
+    if (ops->train_loss != NULL)
+      m->report.train_loss[k] = ops->train_loss(st);
+    backtest_kind(cfg, win, m->h_max, run, tmp);
+  }
+  if (*n_runs == 0)
+    return fc__fail(err, FC_ENODATA, "no model kind could be fitted on %d slots", win->n);
+  return 0;
+}
+
+static void runs_free(kind_run *runs, int n_runs) {
+  for (int k = 0; k < n_runs; k++) {
+    if (runs[k].st != NULL)
+      fc__kind_ops(runs[k].kind)->destroy(runs[k].st);
+    free(runs[k].pred);
+  }
+}
+
+fc_model *fc_model_fit(const fc_config *cfg, const fc_series *series, fc_error *err) {
+  if (fc_config_validate(cfg, err) != 0)
+    return NULL;
+  if (cfg->horizons[cfg->n_horizons - 1] > MAX_HMAX) {
+    fc__fail(err, FC_EINVAL, "horizon %d slots (at most %d)",
+             cfg->horizons[cfg->n_horizons - 1], MAX_HMAX);
+    return NULL;
+  }
+  if (fc_series_step(series) != cfg->step_s) {
+    fc__fail(err, FC_EINVAL, "series step %d s differs from the configured %d s",
+             fc_series_step(series), cfg->step_s);
+    return NULL;
+  }
+  fit_window win;
+  if (window_load(cfg, series, &win, err) != 0)
+    return NULL;
+  fc_model *m = model_alloc(cfg, err);
+  kind_run runs[MAX_SUB];
+  int n_runs = 0;
+  if (m == NULL)
+    goto fail;
+  int season, season_week;
+  double r_day, r_week;
+  if (fc__detect_season(win.y, win.n - win.backtest, fc_config_season(cfg), &season,
+                        &season_week, &r_day, &r_week) != 0) {
+    fc__fail(err, FC_ENOMEM, "seasonality test: out of memory");
+    goto fail;
+  }
+  m->report.season_slots = season_week ? season_week : season;
+  fc__fit_input in = {.y = win.y, .w = win.w, .n = win.n - win.backtest, .season = season,
+                      .season_week = season_week, .day_slots = fc_config_season(cfg),
+                      .h_max = m->h_max, .slot0 = win.slot0, .seed = cfg->seed};
+  if (fit_kinds(cfg, &win, &in, runs, &n_runs, m, err) != 0)
+    goto fail;
+  double weight[FC_MAX_HORIZONS][MAX_SUB];
+  for (int i = 0; i < cfg->n_horizons; i++)
+    select_horizon(&win, runs, n_runs, i, cfg->horizons[i], weight[i]);
+  for (int k = 0; k < n_runs; k++)
+    m->report.loss[runs[k].kind] = runs[k].loss[0];
+  m->slot = win.slot0 + win.n - 1;
+  if (seed_calibration(m, &win, runs, n_runs, weight, err) != 0)
+    goto fail;
+  name_selection(m, runs, n_runs, weight);
+  keep_chosen(m, runs, n_runs, weight);
+  runs_free(runs, n_runs);
+  window_free(&win);
+  combine_now(m);
+  for (int i = 0; i < cfg->n_horizons; i++)
+    requantile(m, i);
+  return m;
+fail:
+  runs_free(runs, n_runs);
+  window_free(&win);
+  fc_model_destroy(m);
+  return NULL;
+}

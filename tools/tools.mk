@@ -1,0 +1,6 @@
+# Command-line programs. The trace reader is shared with bench/ and the unit tests.
+TRACE_SOURCES = tools/trace.c tools/trace.h tools/trace_files.c tools/csv.c tools/csv.h
+
+bin_PROGRAMS += tools/foresight-replay
+tools_foresight_replay_SOURCES = tools/replay.c $(TRACE_SOURCES)
+tools_foresight_replay_LDADD = forecast/libforecast.la -lm
