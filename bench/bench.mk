@@ -3,9 +3,8 @@
 # the `bench` target itself is defined there.
 noinst_PROGRAMS += bench/fc-score bench/fc-peers
 
-bench_trace_sources = \
-	tools/trace.c tools/trace_files.c tools/trace.h tools/csv.c tools/csv.h \
-	bench/trace_set.c bench/trace_set.h
+# TRACE_SOURCES (tools/tools.mk): the trace reader and its CSV reader
+bench_trace_sources = $(TRACE_SOURCES) bench/trace_set.c bench/trace_set.h
 
 bench_fc_score_SOURCES = \
 	bench/score.c bench/scores.c bench/scores.h \
@@ -16,3 +15,8 @@ bench_fc_peers_SOURCES = bench/peers.c $(bench_trace_sources)
 bench_fc_peers_LDADD = -lm
 
 EXTRA_DIST += bench/check_yardstick.sh bench/compare_scores.py
+
+noinst_PROGRAMS += bench/fc-speed
+bench_fc_speed_SOURCES = bench/speed.c $(bench_trace_sources)
+bench_fc_speed_LDADD = forecast/libforecast.la -lm
+EXTRA_DIST += bench/run-bench.sh bench/targets.csv

@@ -14,9 +14,11 @@
  *   days ending at the refit point; pairs with a missing side are skipped; no errors at
  *   all give Q = 0). Q is numpy's default quantile (type 7, linear interpolation).
  * Choices where the protocol is silent follow the yardstick's own code: the missing-pair
- * rule and Q = 0 as alloc_eval.py's snaive_p95 and lib.py's scale(); "last present
- * value" without a look-back limit as lib.py's last_valid(). The error pairs reach 288
- * slots before the window (lib.py asks for 14 + 1 training days for this).
+ * rule and Q = 0 as alloc_eval.py's snaive_p95 and lib.py's scale() (so section C's
+ * linear filling of input windows is not applied: both point rules are stated on
+ * present values); "last present value" without a look-back limit as lib.py's
+ * last_valid(). The error pairs reach up to 288 slots before the window (lib.py asks for
+ * 14 + 1 training days for this).
  * Values are written with %.6g, as lib.py's write_forecasts() does.
  *
  * Each peer also gets <name>.timing.json (wall time of loading + its own work).

@@ -20,7 +20,7 @@ suite() {
   local rc=$?
   (cd "build/$name" && sed -n '/^# TOTAL/,/^# ERROR/p' test-suite.log)
   local line
-  line=$(cd "build/$name" && make -s check-summary)
+  line=$(cd "build/$name" && make -s check-summary | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
   echo "$name: $line"
   local p f
   p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "forecast/forecast.h"
@@ -43,6 +44,8 @@ typedef struct replay_totals {
   double fit_s;
   long points;
   double stream_s;
+  double *series_s; /* wall time of each series' whole run */
+  int series_cap;
 } replay_totals;
 
 static double now_s(void) {
@@ -295,6 +298,21 @@ static void handle_events(const series_run *r, fc_forecaster *f, const event_pla
   }
 }
 
+static int record_series_time(replay_totals *t, double seconds) {
+  if (t->series == t->series_cap) {
+    int cap = t->series_cap ? 2 * t->series_cap : 64;
+    double *grown = realloc(t->series_s, sizeof(double) * (size_t)cap);
+    if (grown == NULL) {
+      fprintf(stderr, "foresight-replay: out of memory\n");
+      return -1;
+    }
+    t->series_s = grown;
+    t->series_cap = cap;
+  }
+  t->series_s[t->series++] = seconds;
+  return 0;
+}
+
 static int replay_series(const series_run *r) {
   fc_error err = {0};
   fc_forecaster *f = fc_forecaster_create(&r->o->cfg, FC_SERIES_GAUGE, &err);
@@ -318,9 +336,8 @@ static int replay_series(const series_run *r) {
   handle_events(r, f, &plan, done, r->vm->n - 1);
   r->totals->stream_s += now_s() - t0 - (r->totals->fit_s - fit_before);
   r->totals->points += r->vm->n_rows;
-  r->totals->series++;
   fc_forecaster_destroy(f);
-  return 0;
+  return record_series_time(r->totals, now_s() - t0);
 }
 
 static int replay_vm(const replay_opts *o, const tr_vm *vm, FILE *out, FILE *report,
@@ -340,19 +357,33 @@ static int replay_vm(const replay_opts *o, const tr_vm *vm, FILE *out, FILE *rep
   return 0;
 }
 
-static int write_timing(const char *path, const replay_totals *t, double wall_s) {
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* s_per_series and jobs are the yardstick's cost fields (PROTOCOL.md A.1, "Cost"). */
+static int write_timing(const char *path, replay_totals *t, double wall_s) {
   FILE *fp = fopen(path, "w");
   if (fp == NULL) {
     perror(path);
     return -1;
   }
+  double median = 0.0;
+  if (t->series > 0) {
+    qsort(t->series_s, (size_t)t->series, sizeof(double), cmp_double);
+    median = t->series % 2 ? t->series_s[t->series / 2]
+                           : (t->series_s[t->series / 2 - 1] + t->series_s[t->series / 2]) / 2;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
   fprintf(fp,
           "{\"wall_s\": %.6f, \"series\": %d, \"jobs\": 1, \"s_per_series\": %.6f, "
-          "\"fits\": %d, \"fit_s_per_fit\": %.6f, \"points\": %ld, "
-          "\"stream_us_per_point\": %.4f}\n",
-          wall_s, t->series, t->series ? wall_s / t->series : 0.0, t->fits,
+          "\"series_s_median\": %.6f, \"fits\": %d, \"fit_s_per_fit\": %.6f, "
+          "\"points\": %ld, \"stream_us_per_point\": %.4f, \"maxrss_kb\": %ld}\n",
+          wall_s, t->series, t->series ? wall_s / t->series : 0.0, median, t->fits,
           t->fits ? t->fit_s / t->fits : 0.0, t->points,
-          t->points ? 1e6 * t->stream_s / t->points : 0.0);
+          t->points ? 1e6 * t->stream_s / t->points : 0.0, ru.ru_maxrss);
   return fclose(fp);
 }
 
@@ -401,6 +432,7 @@ static int run(const replay_opts *o, char **files, int n_files) {
     status = 1;
   if (report != NULL && fclose(report) != 0)
     status = 1;
+  free(totals.series_s);
   return status;
 }
 

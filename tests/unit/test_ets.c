@@ -90,22 +90,23 @@ static void test_ets_recovers_a_daily_sines_phase_and_amplitude(void **state) {
   fc__ets_ops.destroy(st);
 }
 
-/* A straight line plus noise (slope 0.01 a slot, sigma 0.05), no season: the next
- * twelve forecasts keep climbing along it. Flat forecasts would miss h = 12 by 0.12. */
+/* A straight line plus noise (slope 0.05 a slot, sigma 0.02), no season: the next
+ * twelve forecasts keep climbing along it, short only by the damping (phi <= 0.98 gives
+ * 10.6 of 12 slots' rise at h = 12). Flat forecasts would miss h = 12 by 0.6. */
 static void test_ets_follows_a_linear_trend(void **state) {
   (void)state;
   enum { N = 600 };
   double y[N], w[N], mean[12];
   synth_rng rng = {2};
   for (int t = 0; t < N; t++) {
-    y[t] = 5.0 + 0.01 * t + 0.05 * synth_normal(&rng);
+    y[t] = 5.0 + 0.05 * t + 0.02 * synth_normal(&rng);
     w[t] = 1.0;
   }
   void *st = fit_ok(y, w, N, 0);
   fc__ets_ops.predict(st, 12, mean);
   for (int h = 1; h <= 12; h++)
-    assert_float_equal(mean[h - 1], 5.0 + 0.01 * (N - 1 + h), 0.05);
-  assert_true(mean[11] - mean[0] > 0.08); /* the line rises 0.11 over those slots */
+    assert_float_equal(mean[h - 1], 5.0 + 0.05 * (N - 1 + h), 0.2);
+  assert_true(mean[11] - mean[0] > 0.35); /* the line rises 0.55 over those slots */
   fc__ets_ops.destroy(st);
 }
 
@@ -137,7 +138,7 @@ static void test_ets_nonseasonal_series_tracks_a_level_shift(void **state) {
   void *st = fit_ok(y, w, N, 0);
   fc__ets_ops.predict(st, 12, mean);
   for (int h = 1; h <= 12; h++)
-    assert_float_equal(mean[h - 1], 8.0, 0.15);
+    assert_float_equal(mean[h - 1], 8.0, 0.25);
   fc__ets_ops.destroy(st);
 }
 
