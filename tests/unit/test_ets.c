@@ -54,7 +54,7 @@ static void *fit_ok(const double *y, const double *w, int n, int season) {
   return st;
 }
 
-/* ---- ets: the model ----------------------------------------------------------------- */
+/* ---- ets: the model ---------------------------------------------------------------- */
 
 /* The ops table names the kind the engine selects it by. */
 static void test_ets_ops_are_the_ets_kind(void **state) {
@@ -328,19 +328,32 @@ static void test_ets_train_loss_is_about_the_noise_variance(void **state) {
 
 /* ---- fc__nelder_mead: the optimiser ------------------------------------------------ */
 
-/* f's context: counts calls and records how far outside the box any call went. */
+/* f's context: counts calls, records how far outside the box any call went and the
+ * best value seen. */
 typedef struct probe {
   int evals;
   double outside; /* largest distance of an argument outside [lo, hi] */
   const double *lo, *hi;
   const double *centre; /* for the quadratics */
+  double best_f;        /* smallest value returned so far (set by probe_result) */
+  double best_x[2];     /* its argument (first two coordinates) */
 } probe;
 
 static void probe_call(probe *p, const double *x, int dim) {
-  p->evals++;
+  if (p->evals++ == 0)
+    p->best_f = INFINITY;
   for (int i = 0; i < dim; i++)
     if (p->lo != NULL)
       p->outside = fmax(p->outside, fmax(p->lo[i] - x[i], x[i] - p->hi[i]));
+}
+
+static double probe_result(probe *p, const double *x, double f) {
+  if (f < p->best_f) {
+    p->best_f = f;
+    p->best_x[0] = x[0];
+    p->best_x[1] = x[1];
+  }
+  return f;
 }
 
 /* sum_i (i + 1) (x_i - c_i)^2 over 4 coordinates. */
@@ -356,7 +369,9 @@ static double quadratic4(const double *x, void *ctx) {
 /* Rosenbrock's banana, minimum 0 at (1, 1). */
 static double rosenbrock(const double *x, void *ctx) {
   probe_call(ctx, x, 2);
-  return 100.0 * (x[1] - x[0] * x[0]) * (x[1] - x[0] * x[0]) + (1.0 - x[0]) * (1.0 - x[0]);
+  double valley = x[1] - x[0] * x[0];
+  double f = 100.0 * valley * valley + (1.0 - x[0]) * (1.0 - x[0]);
+  return probe_result(ctx, x, f);
 }
 
 static double constant(const double *x, void *ctx) {
@@ -423,6 +438,18 @@ static void test_nelder_mead_stays_within_max_evals(void **state) {
   assert_true(p.evals >= 45); /* and it does use the budget */
 }
 
+/* Stopped by its budget far from the minimum, it returns the best point it evaluated
+ * and that point's value. */
+static void test_nelder_mead_returns_the_best_point_it_evaluated(void **state) {
+  (void)state;
+  const double lo[2] = {-2, -2}, hi[2] = {2, 2}, step[2] = {0.5, 0.5};
+  double x[2] = {-1.2, 1.0};
+  probe p = {.lo = lo, .hi = hi};
+  double f = fc__nelder_mead(rosenbrock, &p, 2, x, step, lo, hi, 30, 0.0);
+  assert_true(f == p.best_f);
+  assert_true(x[0] == p.best_x[0] && x[1] == p.best_x[1]);
+}
+
 /* A flat function stops as soon as the initial simplex shows no spread. */
 static void test_nelder_mead_stops_when_values_agree_within_ftol(void **state) {
   (void)state;
@@ -434,11 +461,12 @@ static void test_nelder_mead_stops_when_values_agree_within_ftol(void **state) {
   assert_float_equal(f, 42.0, 0.0);
 }
 
-/* f may reject a point by returning NaN; the search avoids it and finds the minimum. */
+/* f may reject a point by returning NaN, even the starting point; the search leaves the
+ * rejected region and finds the minimum. */
 static void test_nelder_mead_treats_nan_as_worse_than_any_value(void **state) {
   (void)state;
   const double lo[1] = {0}, hi[1] = {1}, step[1] = {0.3};
-  double x[1] = {0.6};
+  double x[1] = {0.45};
   probe p = {.lo = lo, .hi = hi};
   double f = fc__nelder_mead(nan_below_half, &p, 1, x, step, lo, hi, 500, 1e-14);
   assert_float_equal(x[0], 0.7, 1e-4);
@@ -468,6 +496,7 @@ int main(void) {
       cmocka_unit_test(test_nelder_mead_finds_the_rosenbrock_minimum),
       cmocka_unit_test(test_nelder_mead_stops_on_the_bounds_around_an_outside_minimum),
       cmocka_unit_test(test_nelder_mead_stays_within_max_evals),
+      cmocka_unit_test(test_nelder_mead_returns_the_best_point_it_evaluated),
       cmocka_unit_test(test_nelder_mead_stops_when_values_agree_within_ftol),
       cmocka_unit_test(test_nelder_mead_treats_nan_as_worse_than_any_value),
   };
