@@ -352,14 +352,14 @@ static void backtest_kind(const fc_config *cfg, const fit_window *win, int h_max
   }
 }
 
-/* Mean loss of a candidate (weights over runs) for horizon index i over the backtest
- * origins [from, to). */
+/* Mean loss of a candidate (weights over runs) for horizon index i over the backtest;
+ * INFINITY when no actual is present. */
 static double candidate_loss(const fit_window *win, const kind_run *runs, int n_runs,
-                             const double *weight, int i, int h, int from, int to) {
+                             const double *weight, int i, int h) {
   int B = win->backtest, start = win->n - B;
   double sum = 0.0;
   int count = 0;
-  for (int j = from; j < to && j + h <= B; j++) {
+  for (int j = 0; j + h <= B; j++) {
     double y = win->raw[start + j + h - 1];
     if (isnan(y))
       continue;
@@ -370,7 +370,7 @@ static double candidate_loss(const fit_window *win, const kind_run *runs, int n_
     sum += pinball(y, f);
     count++;
   }
-  return count ? sum / count : NAN;
+  return count ? sum / count : INFINITY;
 }
 
 /* The candidates of one horizon: each kind alone, then the equal-weight means of the
@@ -386,9 +386,7 @@ static void make_candidates(const fit_window *win, kind_run *runs, int n_runs, i
   memset(c, 0, sizeof(*c));
   for (int k = 0; k < n_runs; k++) {
     c->weight[k][k] = 1.0;
-    runs[k].loss[i] = candidate_loss(win, runs, n_runs, c->weight[k], i, h, 0, win->backtest);
-    if (isnan(runs[k].loss[i]))
-      runs[k].loss[i] = INFINITY;
+    runs[k].loss[i] = candidate_loss(win, runs, n_runs, c->weight[k], i, h);
     order[k] = k;
   }
   for (int a = 1; a < n_runs; a++) /* insertion sort by loss */
@@ -424,10 +422,9 @@ static void select_horizon(const fit_window *win, kind_run *runs, int n_runs, in
   }
   double loss[MAX_SUB + 3];
   int chosen = 0;
-  for (int k = 0; k < c.n; k++) {
-    loss[k] = candidate_loss(win, runs, n_runs, c.weight[k], i, h, 0, win->backtest);
-    if (isnan(loss[k]))
-      loss[k] = INFINITY;
+  for (int k = 0; k < c.n; k++) { /* the single kinds' losses are known already */
+    loss[k] = k < n_runs ? runs[k].loss[i]
+                         : candidate_loss(win, runs, n_runs, c.weight[k], i, h);
     if (loss[k] < loss[chosen])
       chosen = k;
   }
