@@ -12,7 +12,7 @@
  *     Days 14           # window length (default: to the end)
  *     Loop true
  *     Copies 1          # N > 1: each VM N times as "<vm>-c<i>"
- *     Epoch 1700000000  # fixed replay anchor, so a sped-up replay survives restarts
+ *     Epoch 1700000000  # fixed anchor (wall s): a restarted replay continues
  *     HostSet "web" "rnd-186" "rnd-187"   # no VM named: every VM
  *   </Plugin>
  *

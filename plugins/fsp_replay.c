@@ -205,8 +205,9 @@ int fsp_replay_set_host_set(fsp_replay *r, const char *set, const char *vm, char
   return 0;
 }
 
-static double replay_clock(const fsp_replay *r, double now_s) {
-  return r->epoch_s + (now_s - r->epoch_s) * r->opts.speed;
+/* Trace seconds played since the window start at wall time now_s. */
+static double played_s(const fsp_replay *r, double now_s) {
+  return (now_s - r->epoch_s) * r->opts.speed;
 }
 
 /* Puts the cursor on the first row stamped at or after trace position pos. */
@@ -233,11 +234,11 @@ int fsp_replay_begin(fsp_replay *r, double now_s) {
   r->epoch_s = isnan(r->opts.epoch_s) ? now_s : r->opts.epoch_s;
   for (int i = 0; i < r->n_traces; i++) {
     struct trace *t = &r->traces[i];
-    t->shift_s = floor((r->epoch_s - t->t_start) / FSP_WEEK_S) * FSP_WEEK_S;
+    t->shift_s = floor((r->epoch_s - t->t_start) / FSP_WEEK_S + 0.5) * FSP_WEEK_S;
   }
-  double clock = replay_clock(r, now_s);
+  double played = played_s(r, now_s);
   for (int k = 0; k < r->n_vms; k++)
-    place(r, &r->vms[k], clock - r->traces[r->vms[k].trace].shift_s);
+    place(r, &r->vms[k], r->traces[r->vms[k].trace].t_start + played);
   return 0;
 }
 
@@ -255,11 +256,11 @@ static void fill_sample(const struct trace *t, const struct cursor *v, fsp_sampl
   s->mem_kb = vm->row_mem_prov_kb != NULL ? vm->row_mem_prov_kb[i] : NAN;
 }
 
-/* Emits the VM's rows stamped up to clock; returns how many. */
-static long run_vm(const fsp_replay *r, struct cursor *v, double clock,
+/* Emits the VM's rows due after `played` trace seconds; returns how many. */
+static long run_vm(const fsp_replay *r, struct cursor *v, double played,
                    fsp_replay_emit_fn emit, void *ctx) {
   const struct trace *t = &r->traces[v->trace];
-  double pos = clock - t->shift_s;
+  double pos = t->t_start + played;
   long n = 0;
   while (!v->done && t->vm.row_ts[v->row] + (double)v->lap * t->period_s <= pos) {
     fsp_sample s;
@@ -279,10 +280,10 @@ static long run_vm(const fsp_replay *r, struct cursor *v, double clock,
 }
 
 long fsp_replay_run(fsp_replay *r, double now_s, fsp_replay_emit_fn emit, void *ctx) {
-  double clock = replay_clock(r, now_s);
+  double played = played_s(r, now_s);
   long n = 0;
   for (int k = 0; k < r->n_vms; k++)
-    n += run_vm(r, &r->vms[k], clock, emit, ctx);
+    n += run_vm(r, &r->vms[k], played, emit, ctx);
   return n;
 }
 

@@ -4,19 +4,20 @@
  * wall-clock time it is asked, which trace rows are due. The foresight_replay plugin
  * turns each row into fs_usage and fs_alloc value lists; this unit is tested alone.
  *
- * Time mapping. A replay has an anchor `epoch` (wall seconds; by default the time of
- * fsp_replay_begin) and a `speed` (trace seconds per wall second). At wall time T the
- * replay clock reads
- *     R(T) = epoch + (T - epoch) * speed.
- * Each trace is moved onto the calendar by a whole number of weeks, shift = 604800 k,
- * with k chosen so that the window start (the trace's first timestamp + Start days)
- * lands in the week ending at `epoch`. A row with trace time t is due once
- * t + shift <= R(T), and its values are stamped t + shift. Whole weeks keep the 5-minute
- * grid and the daily and weekly phase of the trace; the replay therefore begins at the
- * window row matching the epoch's weekday and time of day, not at the window's first
- * row (rows before it are skipped, never sent as a burst). A fixed `epoch` (config
- * `Epoch`) makes a sped-up replay continue after a daemon restart instead of starting
- * over with older timestamps.
+ * Time mapping. Each trace is moved onto the calendar by a whole number of weeks,
+ * shift = 604800 k, with k chosen so that the window start (the trace's first timestamp
+ * + Start days) lands nearest to the replay's anchor `epoch` (wall seconds; by default
+ * the time of fsp_replay_begin), i.e. within +-3.5 days of it. Values are stamped with
+ * their trace time + shift: whole weeks keep the 5-minute grid and the daily and weekly
+ * phase of the trace. The replay plays the window from its start at `speed` trace
+ * seconds per wall second: a row with trace time t is due at wall time T once
+ *     t <= window start + (T - epoch) * speed,
+ * so nothing is sent as a burst at begin and nothing waits for the calendar to catch
+ * up. A fixed `epoch` (config `Epoch`) makes a replay continue after a daemon restart
+ * (rows due while the daemon was down are skipped) instead of starting over with
+ * timestamps the first run already sent. collectd's write threads may reorder a burst of
+ * one VM's rows (Speed above 300 / Interval): use WriteThreads 1 then, or collectd's
+ * cache drops the reordered older values as "too old".
  *
  * Window and loop. Rows with trace time in [first + Start days, first + (Start + Days)
  * days) are replayed (Days 0: to the end of the trace). With `loop`, the window repeats
