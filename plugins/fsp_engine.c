@@ -604,12 +604,12 @@ int fsp_engine_start(fsp_engine *e, char *err, size_t err_len) {
     return 0;
   e->workers = calloc((size_t)e->cfg.workers, sizeof(*e->workers));
   int rc = e->workers == NULL ? -1 : 0;
-  if (rc == 0 && (rc = spawn(e, &e->stepper, stepper_main, "fs_forecast step")) == 0)
+  if (rc == 0 && (rc = spawn(e, &e->stepper, stepper_main, "fsf step")) == 0)
     e->stepper_up = 1;
-  if (rc == 0 && (rc = spawn(e, &e->flusher, flusher_main, "fs_forecast rrd")) == 0)
+  if (rc == 0 && (rc = spawn(e, &e->flusher, flusher_main, "fsf rrd")) == 0)
     e->flusher_up = 1;
   for (int i = 0; rc == 0 && i < e->cfg.workers; i++)
-    if ((rc = spawn(e, &e->workers[i], worker_main, "fs_forecast fit")) == 0)
+    if ((rc = spawn(e, &e->workers[i], worker_main, "fsf fit")) == 0)
       e->n_workers++;
   if (rc != 0) {
     stop_threads(e);
