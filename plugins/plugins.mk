@@ -44,3 +44,8 @@ tests_unit_test_fsp_engine_LDADD = $(FSP_ENGINE_LIBS) $(CMOCKA_LIBS)
 foresightdatadir = $(datadir)/foresight
 dist_foresightdata_DATA = conf/types.db
 EXTRA_DIST += conf/foresight.conf
+
+# Integration tests: the real collectd daemon with this build's plugins
+# (tests/integration/lib.sh); FS_TRACES points at ../shared/traces.
+INTEGRATION_TESTS += tests/integration/forecast_restart.sh tests/integration/config_errors.sh
+EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
