@@ -11,4 +11,4 @@ check_PROGRAMS += tests/integration/graph-fixture
 tests_integration_graph_fixture_SOURCES = tests/integration/graph_fixture.c $(TRACE_SOURCES)
 tests_integration_graph_fixture_LDADD = history/libhistory.la $(LIBRRD_LIBS) -lm
 INTEGRATION_TESTS += tests/integration/graph.sh
-EXTRA_DIST += tests/integration/graph.sh
+EXTRA_DIST += tests/integration/graph.sh tests/integration/lsan-librrd.supp

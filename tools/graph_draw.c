@@ -194,7 +194,7 @@ static void series(args *a, const graph_opts *o, const graph_plan *p) {
     gprint(a, "usage", p, 1);
   }
   for (size_t i = 0; i < p->n_alloc; i++) {
-    char vname[16];
+    char vname[32];
     snprintf(vname, sizeof(vname), "alloc%zu", i);
     def_scaled(a, p, vname, p->alloc[i].path, "value", 0);
     add(a, "LINE2:%s%s:%-22s", vname, p->alloc[i].color, p->alloc[i].label);

@@ -17,6 +17,10 @@ if [ ! -f "$trace" ]; then
   echo "SKIP: no trace $trace (set FS_TRACES to the shared traces folder)"
   exit 77
 fi
+# Under AddressSanitizer, librrd's graph code and the font libraries leak by design:
+# suppress those stacks (they need the slow unwinder to be seen through librrd).
+export LSAN_OPTIONS="suppressions=$srcdir/tests/integration/lsan-librrd.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 graph=$builddir/tools/foresight-graph
 fixture=$builddir/tests/integration/graph-fixture
 tmp=$(mktemp -d)
