@@ -313,23 +313,27 @@ static void set_callbacks(fs_mqtt_link *l) {
   mosquitto_message_v5_callback_set(l->mosq, on_message);
 }
 
-/* Starts the network thread, then connecting. In this order on purpose: started the
- * other way round, libmosquitto 2.0.11 writes CONNECT from our thread while the socket
- * is still connecting, and when the broker is away that write fails and leaves the
- * client in a state its thread waits on for ever -- no reconnect would follow. Once
- * the thread runs, CONNECT is only queued, and a refused connection is retried. */
+/* Starts connecting, then the network thread. libmosquitto 2.0.11 needs care here:
+ * left unthreaded, connect_async writes CONNECT from our thread while the socket is
+ * still connecting, and when the broker is away that write fails and leaves the client
+ * in a state its thread then waits on for ever (no reconnect would follow); started
+ * the other way round, connect_async races the thread on fields it does not lock. So
+ * connect_async runs marked "threaded" (CONNECT is only queued, a failure waits for the
+ * thread's reconnect loop) and before the thread exists. */
 static int start(fs_mqtt_link *l, const fs_mqtt_config *c, fs_mqtt_error *err) {
-  int rc = mosquitto_loop_start(l->mosq);
-  if (rc != 0)
-    return fail(err, code_of(rc), "broker %s:%d: network thread: %s", l->host, l->port,
-                mosquitto_strerror(rc));
-  l->started = 1;
-  rc = mosquitto_connect_async(l->mosq, l->host, l->port,
-                               c->keepalive_s > 0 ? c->keepalive_s : 30);
+  mosquitto_threaded_set(l->mosq, true);
+  int rc = mosquitto_connect_async(l->mosq, l->host, l->port,
+                                   c->keepalive_s > 0 ? c->keepalive_s : 30);
+  mosquitto_threaded_set(l->mosq, false); /* loop_start insists */
   if (rc == MOSQ_ERR_INVAL)
     return fail(err, FS_MQTT_EINVAL, "broker %s:%d: invalid host, port or keepalive",
                 l->host, l->port);
   /* any other failure (refused, unresolved) is a reason to retry, not to give up */
+  rc = mosquitto_loop_start(l->mosq);
+  if (rc != 0)
+    return fail(err, code_of(rc), "broker %s:%d: network thread: %s", l->host, l->port,
+                mosquitto_strerror(rc));
+  l->started = 1;
   return 0;
 }
 
