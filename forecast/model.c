@@ -36,6 +36,16 @@
  *                yesterday's errors then under-covers for days; ACI bounds the long-run
  *                miss rate whatever the shift.
  *
+ * Guard against a broken selection: a backtest of three days cannot foresee a level
+ * shift, and a kind that won it by following a daily shape or a trend (seasonal naive,
+ * regression) keeps predicting the old level for a whole day once the workload moves,
+ * while naive and ETS follow the new level within an hour. So the anchor (naive + ETS
+ * mean) keeps running beside the chosen candidate, and both carry an exponentially
+ * weighted pinball loss of their own past forecasts (memory GUARD_MEMORY slots, seeded
+ * from the backtest). A horizon whose chosen candidate's loss exceeds GUARD_RATIO x the
+ * anchor's is served by the anchor until the candidate is better again or the next fit:
+ * a rule on the model's own recent out-of-sample errors, the same evidence that chose it.
+ *
  * After the backtest every kind is already positioned at the window's end, so the kinds
  * that were not chosen are freed and the others simply continue: one fit per kind.
  *
@@ -64,6 +74,8 @@ static const double ACI_GAMMA = 0.005;    /* step of the adaptive levels (Gibbs 
 static const double SELECT_TAU = 0.6;     /* pinball level of the selection loss */
 static const double ANOMALY_WEIGHT = 0.25; /* fit weight of a flagged sample */
 static const double ANCHOR_MARGIN = 0.05;  /* see select_horizon() */
+static const double GUARD_MEMORY = 36.0;   /* slots (3 h at 5 min) of the guard's loss */
+static const double GUARD_RATIO = 1.5;     /* loss ratio that hands a horizon to the anchor */
 
 typedef struct sub_model {
   const fc__model_ops *ops;
@@ -77,8 +89,13 @@ struct fc_model {
   int n_sub;
   sub_model sub[MAX_SUB];
   double weight[FC_MAX_HORIZONS][MAX_SUB]; /* combination weights per horizon */
-  double now_mean[FC_MAX_HORIZONS];      /* forecast from `slot` */
+  double anchor[MAX_SUB];                /* the anchor's weights; all 0 without one */
+  double now_mean[FC_MAX_HORIZONS];      /* forecast from `slot`, as published */
   double *past_mean;                     /* (h_max + 1) x n_horizons ring of forecasts */
+  double *past_chosen, *past_anchor;     /* same shape: each candidate's own forecasts */
+  double guard_chosen[FC_MAX_HORIZONS];  /* EW pinball loss of the chosen candidate */
+  double guard_anchor[FC_MAX_HORIZONS];  /* ... and of the anchor */
+  int on_anchor[FC_MAX_HORIZONS];        /* the guard hands this horizon to the anchor */
   int cal_len;                           /* error ring length */
   double *err_ring[FC_MAX_HORIZONS];     /* actual - mean by target slot % cal_len */
   double *sorted[FC_MAX_HORIZONS];       /* the finite entries of err_ring, ascending */
@@ -97,24 +114,71 @@ struct fc_model {
 /* ---------------------------------------------------------------------------------- */
 /* Streaming                                                                            */
 
+static double *ring_row(const fc_model *m, double *ring, int64_t origin) {
+  return ring + (size_t)(origin % (m->h_max + 1)) * (size_t)m->cfg.n_horizons;
+}
+
 static double *past_row(const fc_model *m, int64_t origin) {
-  return m->past_mean + (size_t)(origin % (m->h_max + 1)) * (size_t)m->cfg.n_horizons;
+  return ring_row(m, m->past_mean, origin);
+}
+
+static int has_anchor(const fc_model *m) {
+  for (int k = 0; k < m->n_sub; k++)
+    if (m->anchor[k] != 0.0)
+      return 1;
+  return 0;
+}
+
+static double pinball(double y, double f) {
+  double e = y - f;
+  return e > 0 ? SELECT_TAU * e : (SELECT_TAU - 1.0) * e;
 }
 
 static int phase_of(const fc_model *m, int64_t slot) { return (int)(slot % m->phases); }
 
-/* Predicts every kept kind and combines per horizon into m->now_mean. */
+/* Predicts every kept kind and combines per horizon into the chosen candidate's and
+ * the anchor's forecasts; m->now_mean is the one the guard lets through. */
 static void combine_now(fc_model *m) {
   for (int k = 0; k < m->n_sub; k++)
     m->sub[k].ops->predict(m->sub[k].st, m->h_max, m->sub_pred + (size_t)k * m->h_max);
+  double *chosen = ring_row(m, m->past_chosen, m->slot);
+  double *anchor = ring_row(m, m->past_anchor, m->slot);
   for (int i = 0; i < m->cfg.n_horizons; i++) {
     int h = m->cfg.horizons[i];
-    double mean = 0.0;
-    for (int k = 0; k < m->n_sub; k++)
+    double mean = 0.0, alt = 0.0;
+    for (int k = 0; k < m->n_sub; k++) {
       mean += m->weight[i][k] * m->sub_pred[(size_t)k * m->h_max + h - 1];
-    m->now_mean[i] = mean + m->bias[i][phase_of(m, m->slot + h)];
+      alt += m->anchor[k] * m->sub_pred[(size_t)k * m->h_max + h - 1];
+    }
+    chosen[i] = mean + m->bias[i][phase_of(m, m->slot + h)];
+    anchor[i] = alt;
+    m->now_mean[i] = m->on_anchor[i] ? anchor[i] : chosen[i];
   }
   memcpy(past_row(m, m->slot), m->now_mean, sizeof(double) * (size_t)m->cfg.n_horizons);
+}
+
+/* One step of the guard's losses for horizon index i with forecasts fc (chosen) and fa
+ * (anchor) of actual y; then the hand-over rule. */
+static void guard_step(fc_model *m, int i, double y, double fc, double fa) {
+  if (isnan(y) || isnan(fc) || isnan(fa))
+    return;
+  double a = 1.0 / GUARD_MEMORY;
+  m->guard_chosen[i] += a * (pinball(y, fc) - m->guard_chosen[i]);
+  m->guard_anchor[i] += a * (pinball(y, fa) - m->guard_anchor[i]);
+  if (!m->on_anchor[i] && m->guard_chosen[i] > GUARD_RATIO * m->guard_anchor[i])
+    m->on_anchor[i] = 1;
+  else if (m->on_anchor[i] && m->guard_chosen[i] <= m->guard_anchor[i])
+    m->on_anchor[i] = 0;
+}
+
+static void guard_observe(fc_model *m, double y) {
+  if (!has_anchor(m))
+    return;
+  for (int i = 0; i < m->cfg.n_horizons; i++) {
+    int64_t origin = m->slot - m->cfg.horizons[i];
+    guard_step(m, i, y, ring_row(m, m->past_chosen, origin)[i],
+               ring_row(m, m->past_anchor, origin)[i]);
+  }
 }
 
 /* Quantile (type 7) of the sorted errors of horizon index i at level p. */
@@ -217,6 +281,7 @@ int fc_model_observe(fc_model *m, double y) {
   m->slot++;
   int anomaly = is_anomaly(m, y);
   record_errors(m, y);
+  guard_observe(m, y);
   for (int k = 0; k < m->n_sub; k++)
     m->sub[k].ops->observe(m->sub[k].st, y);
   combine_now(m);
@@ -258,6 +323,8 @@ void fc_model_destroy(fc_model *m) {
     free(m->sorted[i]);
   }
   free(m->past_mean);
+  free(m->past_chosen);
+  free(m->past_anchor);
   free(m->sub_pred);
   free(m);
 }
@@ -333,11 +400,6 @@ typedef struct kind_run {
   double loss[FC_MAX_HORIZONS];
 } kind_run;
 
-static double pinball(double y, double f) {
-  double e = y - f;
-  return e > 0 ? SELECT_TAU * e : (SELECT_TAU - 1.0) * e;
-}
-
 /* Streams the backtest part through a freshly fitted kind, recording its forecasts. */
 static void backtest_kind(const fc_config *cfg, const fit_window *win, int h_max,
                           kind_run *run, double *tmp) {
@@ -401,6 +463,21 @@ static void make_candidates(const fit_window *win, kind_run *runs, int n_runs, i
       c->weight[c->n][order[k]] = 1.0 / top;
 }
 
+/* Fills w[0..n_runs-1] with the anchor's weights (the mean of naive and ETS); 0 when
+ * one of the two was not fitted (w is then all zero). */
+static int anchor_weights(const kind_run *runs, int n_runs, double *w) {
+  int naive = -1, ets = -1;
+  memset(w, 0, sizeof(double) * MAX_SUB);
+  for (int k = 0; k < n_runs; k++) {
+    naive = runs[k].kind == FC_KIND_NAIVE ? k : naive;
+    ets = runs[k].kind == FC_KIND_ETS ? k : ets;
+  }
+  if (naive < 0 || ets < 0)
+    return 0;
+  w[naive] = w[ets] = 0.5;
+  return 1;
+}
+
 /* Chooses, for horizon index i, the candidate with the lowest backtest loss, except
  * that the anchor (the mean of naive and ETS, the most robust pair on real VMs) is kept
  * unless another candidate beats it by more than ANCHOR_MARGIN. Three days of backtest
@@ -411,15 +488,9 @@ static void select_horizon(const fit_window *win, kind_run *runs, int n_runs, in
                            double *best_weight) {
   candidates c;
   make_candidates(win, runs, n_runs, i, h, &c);
-  int anchor = -1, naive = -1, ets = -1;
-  for (int k = 0; k < n_runs; k++) {
-    naive = runs[k].kind == FC_KIND_NAIVE ? k : naive;
-    ets = runs[k].kind == FC_KIND_ETS ? k : ets;
-  }
-  if (naive >= 0 && ets >= 0) {
+  int anchor = -1;
+  if (anchor_weights(runs, n_runs, c.weight[c.n]))
     anchor = c.n++;
-    c.weight[anchor][naive] = c.weight[anchor][ets] = 0.5;
-  }
   double loss[MAX_SUB + 3];
   int chosen = 0;
   for (int k = 0; k < c.n; k++) { /* the single kinds' losses are known already */
@@ -448,11 +519,12 @@ static void name_selection(fc_model *m, const kind_run *runs, int n_runs,
   snprintf(m->name, sizeof(m->name), "%s", m->report.chosen[0]);
 }
 
-/* Keeps the runs used by any horizon as the model's sub-models (taking their state),
- * and frees the others. */
-static void keep_chosen(fc_model *m, kind_run *runs, int n_runs, double weight[][MAX_SUB]) {
+/* Keeps the runs used by any horizon or by the anchor as the model's sub-models (taking
+ * their state), and frees the others. */
+static void keep_chosen(fc_model *m, kind_run *runs, int n_runs, double weight[][MAX_SUB],
+                        const double *anchor) {
   for (int k = 0; k < n_runs; k++) {
-    int used = 0;
+    int used = anchor[k] != 0.0;
     for (int i = 0; i < m->cfg.n_horizons; i++)
       used |= weight[i][k] != 0.0;
     if (!used) {
@@ -465,6 +537,7 @@ static void keep_chosen(fc_model *m, kind_run *runs, int n_runs, double weight[]
     runs[k].st = NULL;
     for (int i = 0; i < m->cfg.n_horizons; i++)
       m->weight[i][s] = weight[i][k];
+    m->anchor[s] = anchor[k];
   }
 }
 
@@ -544,30 +617,44 @@ static void fit_phases(fc_model *m, int i, const double *e, int n, int64_t targe
  * and the ring of past forecasts, so the model starts calibrated and can score the
  * forecasts made in its last h_max slots. */
 static int seed_calibration(fc_model *m, const fit_window *win, const kind_run *runs,
-                            int n_runs, double weight[][MAX_SUB], fc_error *err) {
+                            int n_runs, double weight[][MAX_SUB], const double *anchor,
+                            fc_error *err) {
   int B = win->backtest, start = win->n - B;
   double *e = malloc(sizeof(double) * (size_t)(B + 1));
   double *f = malloc(sizeof(double) * (size_t)(B + 1));
+  double *ea = malloc(sizeof(double) * (size_t)(B + 1));
+  double *fa = malloc(sizeof(double) * (size_t)(B + 1));
   double *tmp = malloc(sizeof(double) * (size_t)(B + 1));
-  if (e == NULL || f == NULL || tmp == NULL) {
-    free(e), free(f), free(tmp);
+  if (e == NULL || f == NULL || ea == NULL || fa == NULL || tmp == NULL) {
+    free(e), free(f), free(ea), free(fa), free(tmp);
     return fc__fail(err, FC_ENOMEM, "calibration: out of memory");
   }
   int64_t origin0 = win->slot0 + start - 1;
   for (int i = 0; i < m->cfg.n_horizons; i++) {
     int h = m->cfg.horizons[i];
     combined_errors(m, win, runs, n_runs, weight[i], i, e, f);
+    combined_errors(m, win, runs, n_runs, anchor, i, ea, fa);
     fit_phases(m, i, e, B + 1, origin0 + h, tmp);
+    m->guard_chosen[i] = m->guard_anchor[i] = 0.0;
     for (int j = 0; j <= B; j++) {
       int64_t target = origin0 + j + h;
       double shifted = f[j] + m->bias[i][phase_of(m, target)];
-      if (j + h <= B)
+      if (j + h <= B) {
         ring_put(m, i, target, isnan(e[j]) ? NAN : e[j] - m->bias[i][phase_of(m, target)]);
-      if (origin0 + j > m->slot - m->h_max - 1)
-        past_row(m, origin0 + j)[i] = shifted;
+        guard_step(m, i, e[j] + f[j], shifted, fa[j]);
+      }
+      if (origin0 + j > m->slot - m->h_max - 1) {
+        ring_row(m, m->past_chosen, origin0 + j)[i] = shifted;
+        ring_row(m, m->past_anchor, origin0 + j)[i] = fa[j];
+      }
     }
+    /* a fit starts on its own choice; the guard judges what follows */
+    m->on_anchor[i] = 0;
+    for (int j = 0; j <= B; j++)
+      if (origin0 + j > m->slot - m->h_max - 1)
+        past_row(m, origin0 + j)[i] = ring_row(m, m->past_chosen, origin0 + j)[i];
   }
-  free(e), free(f), free(tmp);
+  free(e), free(f), free(ea), free(fa), free(tmp);
   return 0;
 }
 
@@ -580,9 +667,13 @@ static fc_model *model_alloc(const fc_config *cfg, fc_error *err) {
                   ? 3600 / cfg->step_s : 1;
   m->h_max = cfg->horizons[cfg->n_horizons - 1];
   m->cal_len = cfg->backtest_slots;
-  m->past_mean = calloc((size_t)(m->h_max + 1) * (size_t)cfg->n_horizons, sizeof(double));
+  size_t ring = (size_t)(m->h_max + 1) * (size_t)cfg->n_horizons;
+  m->past_mean = calloc(ring, sizeof(double));
+  m->past_chosen = calloc(ring, sizeof(double));
+  m->past_anchor = calloc(ring, sizeof(double));
   m->sub_pred = malloc(sizeof(double) * MAX_SUB * (size_t)m->h_max);
-  if (m->past_mean == NULL || m->sub_pred == NULL)
+  if (m->past_mean == NULL || m->past_chosen == NULL || m->past_anchor == NULL ||
+      m->sub_pred == NULL)
     goto fail;
   for (int i = 0; i < cfg->n_horizons; i++) {
     m->err_ring[i] = malloc(sizeof(double) * (size_t)m->cal_len);
@@ -678,16 +769,17 @@ fc_model *fc_model_fit(const fc_config *cfg, const fc_series *series, fc_error *
                       .h_max = m->h_max, .slot0 = win.slot0, .seed = cfg->seed};
   if (fit_kinds(cfg, &win, &in, runs, &n_runs, m, err) != 0)
     goto fail;
-  double weight[FC_MAX_HORIZONS][MAX_SUB];
+  double weight[FC_MAX_HORIZONS][MAX_SUB], anchor[MAX_SUB];
   for (int i = 0; i < cfg->n_horizons; i++)
     select_horizon(&win, runs, n_runs, i, cfg->horizons[i], weight[i]);
+  anchor_weights(runs, n_runs, anchor);
   for (int k = 0; k < n_runs; k++)
     m->report.loss[runs[k].kind] = runs[k].loss[0];
   m->slot = win.slot0 + win.n - 1;
-  if (seed_calibration(m, &win, runs, n_runs, weight, err) != 0)
+  if (seed_calibration(m, &win, runs, n_runs, weight, anchor, err) != 0)
     goto fail;
   name_selection(m, runs, n_runs, weight);
-  keep_chosen(m, runs, n_runs, weight);
+  keep_chosen(m, runs, n_runs, weight, anchor);
   runs_free(runs, n_runs);
   window_free(&win);
   combine_now(m);

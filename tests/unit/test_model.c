@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,12 +218,48 @@ static void test_forecaster_install_refuses_model_from_the_future(void **state) 
   fc_series_destroy(s);
 }
 
+/* Fits on the daily sine of fixture 5, then streams `n` slots of a flat level of 200;
+ * returns the 1 h forecast and the name of the fitted selection for horizon index 2. */
+static fc_point after_level_shift(uint32_t kinds, int n, char *chosen, size_t cap) {
+  fc_config c = quick_config();
+  c.kinds = kinds;
+  static double y[7 * DAY];
+  synth_sine(y, 7 * DAY, 0, 50.0, 20.0, DAY, 0.0, 0.5, 5);
+  fc_series *s = series_of(y, 7 * DAY);
+  fc_error err = {0};
+  fc_model *m = fc_model_fit(&c, s, &err);
+  assert_non_null(m);
+  fc_fit_report rep;
+  fc_model_get_report(m, &rep);
+  snprintf(chosen, cap, "%s", rep.chosen[2]);
+  for (int i = 0; i < n; i++)
+    fc_model_observe(m, 200.0 + (i % 2 ? 0.5 : -0.5));
+  fc_point out[FC_MAX_HORIZONS];
+  fc_model_forecast(m, out);
+  fc_model_destroy(m);
+  fc_series_destroy(s);
+  return out[2];
+}
+
+/* A model chosen for its daily shape hands its horizons to the naive + ETS anchor once
+ * the workload leaves that shape: six hours after the level jumps from a sine around 50
+ * to a flat 200, its 1 h forecast has covered most of the jump (the seasonal choice
+ * alone says 94 there, the anchor 172). */
+static void test_model_guard_follows_a_level_shift(void **state) {
+  (void)state;
+  char chosen[64];
+  fc_point f = after_level_shift(quick_config().kinds, 6 * 12, chosen, sizeof(chosen));
+  assert_string_not_equal(chosen, "naive+ets"); /* else the test proves nothing */
+  assert_true(f.mean > 140.0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_model_prefers_seasonal_kinds_on_a_daily_cycle),
       cmocka_unit_test(test_model_refuses_short_history),
       cmocka_unit_test(test_model_interval_is_calibrated_on_known_noise),
       cmocka_unit_test(test_model_streams_through_missing_samples),
+      cmocka_unit_test(test_model_guard_follows_a_level_shift),
       cmocka_unit_test(test_model_flags_far_outlier_as_anomaly),
       cmocka_unit_test(test_forecaster_marks_anomalies_in_series),
       cmocka_unit_test(test_forecaster_install_catches_up_like_in_place_fit),
