@@ -91,6 +91,13 @@ int act__ledger_save(const act_ledger *l, act_error *err);
 int act__ledger_load(act_ledger *l, act_error *err);
 
 /* ---- planner memory (planner.c) ---- */
+enum { ACT__LEVELS = 32 }; /* need levels a track remembers for BreakEven (resize.c) */
+
+typedef struct act__level {
+  double level; /* a cycle's need, on the grid */
+  int64_t ts;   /* that cycle */
+} act__level;
+
 typedef struct act__track { /* one (VM, resource) */
   char vm[ACT_NAME_MAX];
   act_resource res;
@@ -99,7 +106,18 @@ typedef struct act__track { /* one (VM, resource) */
   int64_t hold_until;  /* end of a manual set/hold, or 0 */
   double hold_value;   /* the held allocation; NAN: take the allocation when first seen */
   int64_t seen_ts;     /* last cycle that had a row for it (unseen ones are dropped) */
+  double mean_alloc;   /* the allocation averaged over about a day (EWMA) */
+  int64_t mean_ts;     /* its last update, or 0: not started */
+  int64_t run_start;   /* BreakEven: start of the run of need levels below, or 0 */
+  act__level levels[ACT__LEVELS]; /* the run's suffix maxima: levels[j] is the highest
+                         need after levels[j-1].ts (after run_start for j = 0), so
+                         levels fall and times rise along the array */
+  int n_levels;
 } act__track;
+
+/* Records a resize of the track's VM at `now`: cooldowns and the BreakEven run
+ * restart from here. */
+void act__track_changed(act__track *t, int64_t now);
 
 struct act_planner {
   act__track *tracks;
@@ -123,6 +141,9 @@ typedef struct act__vm {
   double upper;     /* highest `hi` over the lead window; NAN: no usable forecast */
   int upper_h_s;    /* its horizon */
   double need;      /* upper / threshold; NAN with upper */
+  double cover;     /* highest `hi` up to PlanHorizon (= upper when it is LeadTime) */
+  int cover_h_s;    /* its horizon */
+  double cover_need; /* cover / threshold: what a resize sizes the VM for */
   double want;      /* allocation the rules ask for (>= alloc for a grow request) */
   const char *rule; /* why want */
   int held;         /* a manual set/hold rules it this cycle */

@@ -104,6 +104,11 @@ typedef struct act_res_policy {
   double borrow_share;  /* BorrowerMax: most a borrower holds, as a share of its own
                            allocation, >= 0 (INF) */
   double borrow_amount; /* BorrowerMaxAmount: most a borrower holds in total, >= 0 */
+  double break_even;    /* BreakEven: seconds, [0, 604800]. 0: a shrink follows the
+                           LowerBand rule. > 0: the LowerBand is not used; a shrink
+                           comes once the allocation above what the forecasts asked
+                           for, summed over time as a share of the VM's mean
+                           allocation, reaches this many seconds (see resize.c) */
 } act_res_policy;
 
 typedef struct act_set_policy {
@@ -113,8 +118,12 @@ typedef struct act_set_policy {
   double step[ACT_RES_COUNT];     /* Step: the allocation quantum, > 0 */
   act_res_policy res[ACT_RES_COUNT];
   int lead_s;               /* LeadTime: decision to need, [0, 86400] */
+  int horizon_s;            /* PlanHorizon: a grow sizes the VM for the highest bound up
+                               to this horizon and a shrink never goes below it, so one
+                               resize serves that long; [0, 86400], 0 = LeadTime */
   int cooldown_s;           /* Cooldown: before a shrink, and between a resize and the
-                               next shrink, [0, 604800] */
+                               next shrink (with BreakEven: only the latter),
+                               [0, 604800] */
   double fast_share;        /* FastCorrection: usage >= this share of the allocation
                                grows the VM at once, (0, 1] */
   int borrow_duration_s;    /* BorrowDuration: longest loan, (0, 604800] */
@@ -135,8 +144,9 @@ typedef struct act_vm_policy {
 /* Fills *s with defaults under `name`: cpu step 1 min 1, cpu_quota step 0.05 min 0.1,
  * memory step 256 min 256, disk/net step 1 min 0; no resource managed, capacity INF,
  * threshold 0.8, lower band 0.5, margin 0.1, max shrink 0.5, cost 0, borrowing off
- * (BorrowMax 0), LeadTime 600, Cooldown 1800, FastCorrection 0.98, BorrowDuration
- * 1800, no template, instances [0, 0], ScaleCooldown 1800, DryRun off. */
+ * (BorrowMax 0), BreakEven 0, LeadTime 600, PlanHorizon 0, Cooldown 1800,
+ * FastCorrection 0.98, BorrowDuration 1800, no template, instances [0, 0],
+ * ScaleCooldown 1800, DryRun off. */
 void act_set_policy_init(act_set_policy *s, const char *name);
 /* Fills *vm: priority 0, every resource field NAN (inherit). */
 void act_vm_policy_init(act_vm_policy *vm, const char *name);

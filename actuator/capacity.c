@@ -44,8 +44,7 @@ static int emit_grow(act__cycle *c, act__vm *v, double to) {
                       v->track->hold_value);
   c->free -= to - v->alloc;
   v->alloc = to;
-  v->track->last_change = c->in->now;
-  v->track->below_since = 0;
+  act__track_changed(v->track, c->in->now);
   return rc;
 }
 

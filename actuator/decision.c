@@ -95,6 +95,8 @@ int act__reason_vm(act_decision *d, const act__vm *v) {
   else
     rc = act__reasonf(d, " hi=%g@%ds threshold=%g need=%g", v->upper, v->upper_h_s,
                       v->pol.threshold, v->need);
+  if (rc == 0 && !isnan(v->cover) && v->cover_h_s != v->upper_h_s)
+    rc = act__reasonf(d, " cover=%g@%ds", v->cover, v->cover_h_s);
   if (rc == 0 && !isnan(v->in->usage))
     rc = act__reasonf(d, " usage=%g", v->in->usage);
   if (rc == 0)

@@ -3,7 +3,8 @@
  * act_planner_plan() is a function of (policy, ledger, VM rows, now) and of the
  * planner's memory, which holds only what rules over time need: when a VM's upper
  * bound went below its lower band (the shrink cooldown), when it was last resized,
- * manual holds, when the set last scaled. Each managed resource is planned on its own
+ * its mean allocation and the need levels since (BreakEven), manual holds, when the
+ * set last scaled. Each managed resource is planned on its own
  * through the pipeline described in act_internal.h; scale-out/in looks at all of them.
  * The ledger is only read: a lend decision carries the loan the applier records with
  * act_ledger_lend() once it has applied it, with the id the planner chose
@@ -18,6 +19,8 @@
 #include <string.h>
 
 #include "act_internal.h"
+
+#define MEAN_ALLOC_S 86400.0 /* time constant of a track's mean allocation */
 
 act_planner *act_planner_create(act_error *err) {
   act_planner *pl = calloc(1, sizeof(*pl));
@@ -55,6 +58,26 @@ static act__track *track_get(act_planner *pl, const char *vm, act_resource r) {
   t->res = r;
   t->hold_value = NAN;
   return t;
+}
+
+/* The VM's mean allocation, what BreakEven measures waste against: an exponential
+ * average with a time constant of a day, so that one resize's worth of waste means
+ * the same at every hour while the VM's typical size may drift over days. */
+static void track_mean(act__track *t, double alloc, int64_t now) {
+  if (t->mean_ts == 0 || !isfinite(t->mean_alloc)) {
+    t->mean_alloc = alloc;
+  } else if (now > t->mean_ts) {
+    double w = 1.0 - exp(-(double)(now - t->mean_ts) / MEAN_ALLOC_S);
+    t->mean_alloc += w * (alloc - t->mean_alloc);
+  }
+  t->mean_ts = now;
+}
+
+void act__track_changed(act__track *t, int64_t now) {
+  t->last_change = now;
+  t->below_since = 0;
+  t->run_start = now;
+  t->n_levels = 0;
 }
 
 /* Drops the memory of VMs no longer seen, unless an operator's hold is pending. */
@@ -182,9 +205,13 @@ static int prepare_vm(act__cycle *c, const act__set *set, const act_vm_state *ro
   v->alloc = v->want = row->alloc;
   v->upper = act__upper(row, set->pol.lead_s, &v->upper_h_s);
   v->need = v->upper / v->pol.threshold;
+  int horizon = set->pol.horizon_s > set->pol.lead_s ? set->pol.horizon_s : set->pol.lead_s;
+  v->cover = act__upper(row, horizon, &v->cover_h_s);
+  v->cover_need = v->cover / v->pol.threshold;
   if ((v->track = track_get(c->pl, row->vm, c->res)) == NULL)
     return ACT_ENOMEM;
   v->track->seen_ts = c->in->now;
+  track_mean(v->track, row->alloc, c->in->now);
   if (v->track->hold_until > c->in->now) {
     v->held = 1;
     if (isnan(v->track->hold_value))

@@ -8,6 +8,7 @@
  * rejected policy never replaces the one in force.
  * Not here: the ranges of the keys and the key names in messages (validate.c). */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,11 @@ void act_set_policy_init(act_set_policy *s, const char *name) {
     s->res[r] = (act_res_policy){
         .threshold = 0.8, .lower_band = 0.5, .min = min[r], .max = INFINITY,
         .margin = 0.1, .max_shrink = 0.5, .cost = 0, .lend_share = 0,
-        .lend_amount = INFINITY, .borrow_share = INFINITY, .borrow_amount = INFINITY};
+        .lend_amount = INFINITY, .borrow_share = INFINITY, .borrow_amount = INFINITY,
+        .break_even = 0};
   }
   s->lead_s = 600;
+  s->horizon_s = 0;
   s->cooldown_s = 1800;
   s->fast_share = 0.98;
   s->borrow_duration_s = 1800;
@@ -49,8 +52,12 @@ void act_vm_policy_init(act_vm_policy *vm, const char *name) {
   memset(vm, 0, sizeof(*vm));
   copy_name(vm->name, name);
   vm->priority = 0;
-  for (int r = 0; r < ACT_RES_COUNT; r++)
-    vm->res[r] = (act_res_policy){NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+  /* act_res_policy is doubles only (act__effective relies on it too) */
+  for (int r = 0; r < ACT_RES_COUNT; r++) {
+    double *field = (double *)&vm->res[r];
+    for (size_t i = 0; i < sizeof(vm->res[r]) / sizeof(double); i++)
+      field[i] = NAN;
+  }
 }
 
 act_policy *act_policy_create(act_error *err) {

@@ -35,6 +35,7 @@ static const res_key res_keys[] = {
     {"BorrowMaxAmount", offsetof(act_res_policy, lend_amount), 0, INFINITY, 0, 0},
     {"BorrowerMax", offsetof(act_res_policy, borrow_share), 0, INFINITY, 0, 0},
     {"BorrowerMaxAmount", offsetof(act_res_policy, borrow_amount), 0, INFINITY, 0, 0},
+    {"BreakEven", offsetof(act_res_policy, break_even), 0, WEEK_S, 0, 0},
 };
 
 static int in_range(double v, double lo, double hi, int lo_open, int hi_open) {
@@ -136,6 +137,8 @@ static int check_set_res(act_error *err, const char *where, const act_set_policy
 
 static int check_set_scalars(act_error *err, const char *where, const act_set_policy *s) {
   int rc = check_int(err, where, "LeadTime", s->lead_s, 0, DAY_S);
+  if (rc == 0)
+    rc = check_int(err, where, "PlanHorizon", s->horizon_s, 0, DAY_S);
   if (rc == 0)
     rc = check_int(err, where, "Cooldown", s->cooldown_s, 0, WEEK_S);
   if (rc == 0)

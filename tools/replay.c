@@ -13,6 +13,10 @@
  * exist, and forecasts are written every --every slots.
  *
  * Output: the forecast CSV of the evaluation contract, vm,metric,origin_ts,h,mean,lo,hi.
+ *
+ * --alloc FILE adds the allocation what-if of PROTOCOL.md part B: for every VM with
+ * provisioned sizes, the planner's decisions slot by slot (alloc_sim.h), written as
+ * vm,resource,ts,alloc. With --alloc and without --out no forecast CSV is written.
  */
 #include <getopt.h>
 #include <math.h>
@@ -23,6 +27,7 @@
 #include <time.h>
 
 #include "forecast/forecast.h"
+#include "tools/alloc_sim.h"
 #include "tools/trace.h"
 
 typedef struct replay_opts {
@@ -35,6 +40,8 @@ typedef struct replay_opts {
   int emit_every;    /* slots, without --protocol */
   unsigned metrics;  /* bit per tr_metric */
   int quiet;
+  const char *alloc_path; /* --alloc: the allocation CSV, or NULL */
+  as_config alloc;        /* the planner's policy for it */
 } replay_opts;
 
 /* Totals over the run, for --timing and the progress line. */
@@ -72,6 +79,15 @@ static void usage(FILE *to) {
           "  -e, --every N           forecast every N slots (default: 12; not with -p)\n"
           "  -R, --report FILE       write each fit's selection and losses to FILE\n"
           "  -t, --timing FILE       write run timings as JSON to FILE\n"
+          "  -A, --alloc FILE        also simulate the planner over the VMs with\n"
+          "                          provisioned sizes and write its allocations to FILE\n"
+          "                          (vm,resource,ts,alloc); without --out, no forecasts\n"
+          "  -P, --alloc-policy LIST the planner's policy: Key=value or resource.Key=value\n"
+          "                          assignments, comma-separated (Threshold, LowerBand,\n"
+          "                          BreakEven, ShrinkMargin, MaxShrink, LeadTime,\n"
+          "                          PlanHorizon, Cooldown, FastCorrection, Confidence);\n"
+          "                          defaults: see tools/alloc_sim.h\n"
+          "  -X, --alloc-resources LIST  from cpu, cpu_quota, mem (default: all)\n"
           "  -q, --quiet             no progress on standard error\n"
           "  -h, --help              this text\n"
           "\n"
@@ -132,6 +148,38 @@ static int parse_metrics(const char *list, unsigned *metrics) {
   return 0;
 }
 
+static int parse_alloc_policy(const char *list, as_config *c) {
+  char buf[1024], err[512];
+  if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
+    fprintf(stderr, "foresight-replay: --alloc-policy: list too long\n");
+    return -1;
+  }
+  for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    if (as_config_set(c, tok, err, sizeof(err)) != 0) {
+      fprintf(stderr, "foresight-replay: --alloc-policy: %s\n", err);
+      return -1;
+    }
+  return 0;
+}
+
+static int parse_alloc_resources(const char *list, unsigned *out) {
+  char buf[128];
+  snprintf(buf, sizeof(buf), "%s", list);
+  *out = 0;
+  for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    ac_resource r;
+    if (ac_resource_parse(tok, &r) != 0) {
+      fprintf(stderr, "foresight-replay: --alloc-resources: unknown resource \"%s\" "
+                      "(must be cpu, cpu_quota or mem)\n", tok);
+      return -1;
+    }
+    *out |= 1u << r;
+  }
+  if (*out == 0)
+    fprintf(stderr, "foresight-replay: --alloc-resources: none given\n");
+  return *out ? 0 : -1;
+}
+
 static int parse_positive(const char *opt, const char *arg, int *out) {
   char *end;
   long v = strtol(arg, &end, 10);
@@ -153,14 +201,18 @@ static int parse_args(int argc, char **argv, replay_opts *o) {
       {"retrain-every", required_argument, NULL, 'r'},
       {"every", required_argument, NULL, 'e'},  {"report", required_argument, NULL, 'R'},
       {"timing", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
+      {"alloc", required_argument, NULL, 'A'},
+      {"alloc-policy", required_argument, NULL, 'P'},
+      {"alloc-resources", required_argument, NULL, 'X'},
       {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
   memset(o, 0, sizeof(*o));
   fc_config_default(&o->cfg);
+  as_config_default(&o->alloc);
   o->retrain_every = 288;
   o->emit_every = 12;
   o->metrics = (1u << TR_N_METRICS) - 1;
   int c, rc = 0;
-  while (rc == 0 && (c = getopt_long(argc, argv, "po:m:H:c:M:r:e:R:t:qh", longs, NULL)) != -1) {
+  while (rc == 0 && (c = getopt_long(argc, argv, "po:m:H:c:M:r:e:R:t:A:P:X:qh", longs, NULL)) != -1) {
     char *end;
     switch (c) {
     case 'p': o->protocol = 1; break;
@@ -182,6 +234,9 @@ static int parse_args(int argc, char **argv, replay_opts *o) {
     case 'e': rc = parse_positive("--every", optarg, &o->emit_every); break;
     case 'R': o->report_path = optarg; break;
     case 't': o->timing_path = optarg; break;
+    case 'A': o->alloc_path = optarg; break;
+    case 'P': rc = parse_alloc_policy(optarg, &o->alloc); break;
+    case 'X': rc = parse_alloc_resources(optarg, &o->alloc.resources); break;
     case 'q': o->quiet = 1; break;
     case 'h': return -2;
     default: return -1;
@@ -396,13 +451,61 @@ static FILE *open_out(const char *path) {
   return fp;
 }
 
+/* The allocation side of a run: its file, writer and totals. */
+typedef struct alloc_run {
+  FILE *fp;
+  ac_writer w;
+  as_totals totals;
+} alloc_run;
+
+static int alloc_open(const replay_opts *o, alloc_run *a) {
+  memset(a, 0, sizeof(*a));
+  if (o->alloc_path == NULL)
+    return 0;
+  if ((a->fp = fopen(o->alloc_path, "w")) == NULL) {
+    perror(o->alloc_path);
+    return -1;
+  }
+  if (ac_writer_start(&a->w, a->fp) != 0) {
+    perror(o->alloc_path);
+    return -1;
+  }
+  return 0;
+}
+
+static int alloc_close(const replay_opts *o, alloc_run *a, int status) {
+  if (a->fp == NULL)
+    return status;
+  if (fclose(a->fp) != 0) {
+    perror(o->alloc_path);
+    status = 1;
+  }
+  if (status == 0 && !o->quiet) {
+    const as_totals *t = &a->totals;
+    fprintf(stderr, "foresight-replay: allocations of %d VMs (%d without provisioned "
+                    "sizes skipped), %ld rows, %d fits (%d kept the previous model)",
+            t->vms, t->skipped, t->rows, t->fits, t->failed_fits);
+    for (int r = 0; r < AC_N_RESOURCES; r++)
+      if (o->alloc.resources & (1u << r))
+        fprintf(stderr, "; %s %.2f resizes/VM-day", ac_resource_name((ac_resource)r),
+                t->vms ? (double)t->test_resizes[r] / t->vms / 7.0 : 0.0);
+    fputc('\n', stderr);
+  }
+  return status;
+}
+
 static int run(const replay_opts *o, char **files, int n_files) {
-  FILE *out = open_out(o->out_path), *report = NULL;
-  if (out == NULL)
+  int forecasts = o->out_path != NULL || o->alloc_path == NULL;
+  FILE *out = NULL, *report = NULL;
+  alloc_run alloc;
+  if (forecasts && (out = open_out(o->out_path)) == NULL)
     return 1;
   if (o->report_path != NULL && (report = open_out(o->report_path)) == NULL)
     return 1;
-  fputs("vm,metric,origin_ts,h,mean,lo,hi\n", out);
+  if (alloc_open(o, &alloc) != 0)
+    return 1;
+  if (out != NULL)
+    fputs("vm,metric,origin_ts,h,mean,lo,hi\n", out);
   if (report != NULL)
     fputs("vm,metric,fit_ts,season,chosen_h1,chosen_h2,chosen_h3,loss_naive,loss_snaive,"
           "loss_ets,loss_fourier,loss_ar,loss_gru,train_naive,train_snaive,train_ets,"
@@ -416,7 +519,11 @@ static int run(const replay_opts *o, char **files, int n_files) {
     if (tr_vm_load(files[k], &vm, err, sizeof(err)) != 0) {
       fprintf(stderr, "foresight-replay: %s\n", err);
       status = 1;
-    } else if (replay_vm(o, &vm, out, report, &totals) != 0) {
+    } else if (forecasts && replay_vm(o, &vm, out, report, &totals) != 0) {
+      status = 1;
+    } else if (alloc.fp != NULL &&
+               as_run_vm(&o->alloc, &vm, &alloc.w, &alloc.totals, err, sizeof(err)) != 0) {
+      fprintf(stderr, "foresight-replay: %s\n", err);
       status = 1;
     }
     tr_vm_free(&vm);
@@ -428,10 +535,11 @@ static int run(const replay_opts *o, char **files, int n_files) {
     fputc('\n', stderr);
   if (status == 0 && o->timing_path != NULL && write_timing(o->timing_path, &totals, now_s() - t0) != 0)
     status = 1;
-  if (out != stdout && fclose(out) != 0)
+  if (out != NULL && out != stdout && fclose(out) != 0)
     status = 1;
   if (report != NULL && fclose(report) != 0)
     status = 1;
+  status = alloc_close(o, &alloc, status);
   free(totals.series_s);
   return status;
 }
