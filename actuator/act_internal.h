@@ -108,7 +108,8 @@ typedef struct act__track { /* one (VM, resource) */
   int64_t seen_ts;     /* last cycle that had a row for it (unseen ones are dropped) */
   double mean_alloc;   /* the allocation averaged over about a day (EWMA) */
   int64_t mean_ts;     /* its last update, or 0: not started */
-  int64_t run_start;   /* BreakEven: start of the run of need levels below, or 0 */
+  int64_t run_start;   /* BreakEven: start of the run of need levels below; 0: the
+                          next cycle that notes a need starts one */
   act__level levels[ACT__LEVELS]; /* the run's suffix maxima: levels[j] is the highest
                          need after levels[j-1].ts (after run_start for j = 0), so
                          levels fall and times rise along the array */
@@ -141,7 +142,7 @@ typedef struct act__vm {
   double upper;     /* highest `hi` over the lead window; NAN: no usable forecast */
   int upper_h_s;    /* its horizon */
   double need;      /* upper / threshold; NAN with upper */
-  double cover;     /* highest `hi` up to PlanHorizon (= upper when it is LeadTime) */
+  double cover;     /* highest `hi` up to PlanHorizon, at least upper */
   int cover_h_s;    /* its horizon */
   double cover_need; /* cover / threshold: what a resize sizes the VM for */
   double want;      /* allocation the rules ask for (>= alloc for a grow request) */

@@ -26,6 +26,7 @@ actuator_libactuator_hv_la_LIBADD = $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 actuator_unit_tests = \
 	tests/unit/test_quantize tests/unit/test_policy tests/unit/test_ledger \
 	tests/unit/test_planner tests/unit/test_borrow tests/unit/test_scale \
+	tests/unit/test_break_even \
 	tests/unit/test_journal tests/unit/test_hv_libvirt tests/unit/test_apply
 check_PROGRAMS += $(actuator_unit_tests)
 TESTS += $(actuator_unit_tests)
@@ -50,6 +51,8 @@ tests_unit_test_borrow_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_borrow_LDADD = $(ACT_UNIT_LDADD)
 tests_unit_test_scale_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_scale_LDADD = $(ACT_UNIT_LDADD)
+tests_unit_test_break_even_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_break_even_LDADD = $(ACT_UNIT_LDADD)
 tests_unit_test_journal_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_journal_LDADD = $(ACT_UNIT_LDADD)
 tests_unit_test_hv_libvirt_SOURCES = tests/unit/test_hv_libvirt.c $(ACT_HV_UNIT_FIXTURE)

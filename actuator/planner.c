@@ -150,6 +150,22 @@ double act__upper(const act_vm_state *row, int lead_s, int *h_s) {
   return upper;
 }
 
+/* The highest `hi` of the points up to horizon_s, and at least the lead window's
+ * bound `upper` (NAN when neither exists); *h_s its horizon. */
+static double cover(const act_vm_state *row, int horizon_s, double upper, int upper_h_s,
+                    int *h_s) {
+  double best = upper;
+  *h_s = upper_h_s;
+  for (size_t i = 0; i < row->n_points; i++) {
+    const act_point *p = &row->points[i];
+    if (isfinite(p->hi) && p->h_s <= horizon_s && !(p->hi <= best)) {
+      best = p->hi;
+      *h_s = p->h_s;
+    }
+  }
+  return best;
+}
+
 double act__keep(const act__vm *v) {
   if (isnan(v->need))
     return NAN;
@@ -205,8 +221,7 @@ static int prepare_vm(act__cycle *c, const act__set *set, const act_vm_state *ro
   v->alloc = v->want = row->alloc;
   v->upper = act__upper(row, set->pol.lead_s, &v->upper_h_s);
   v->need = v->upper / v->pol.threshold;
-  int horizon = set->pol.horizon_s > set->pol.lead_s ? set->pol.horizon_s : set->pol.lead_s;
-  v->cover = act__upper(row, horizon, &v->cover_h_s);
+  v->cover = cover(row, set->pol.horizon_s, v->upper, v->upper_h_s, &v->cover_h_s);
   v->cover_need = v->cover / v->pol.threshold;
   if ((v->track = track_get(c->pl, row->vm, c->res)) == NULL)
     return ACT_ENOMEM;

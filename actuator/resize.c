@@ -2,8 +2,9 @@
  *
  * Two bounds come from the forecast (planner.c): `need`, the highest `hi` over the
  * LeadTime window divided by Threshold (what the VM needs by the time a decision made
- * now takes effect), and `cover_need`, the same up to PlanHorizon (what one resize
- * should last for; = need when PlanHorizon is 0).
+ * now takes effect), and `cover_need`, the highest `hi` up to PlanHorizon, and at least
+ * the LeadTime window's, divided by Threshold (what one resize should last for; = need
+ * when PlanHorizon is 0).
  * For every VM of the resource, in this order (the first that applies wins):
  *   manual    an operator's set/hold: want = the held value within [min, max];
  *   bound     allocation outside [min, max]: back to the nearest bound at once;
@@ -164,8 +165,8 @@ static int shrink_break_even(act__cycle *c, act__vm *v) {
 static int resize_held(act__cycle *c, act__vm *v) {
   double to = quantize(v, v->track->hold_value);
   v->rule = "manual";
-  v->track->run_start = c->in->now; /* waste while held is the operator's choice */
-  v->track->n_levels = 0;
+  v->track->run_start = 0; /* waste while held is the operator's choice: the run */
+  v->track->n_levels = 0;  /* starts again at the first cycle after the hold */
   if (to < v->alloc - act__eps(v->step))
     return emit_shrink(c, v, to, "manual", NULL);
   v->want = to; /* a grow, if any, competes for capacity first (capacity.c) */

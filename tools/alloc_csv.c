@@ -57,9 +57,16 @@ int ac_writer_put(ac_writer *w, const char *vm, ac_resource r, int64_t ts, doubl
     long long k = grid_index(alloc, AC_QUOTA_STEP);
     if (k < 0)
       return refuse(err, err_len, vm, r, ts, alloc, "not a multiple of 0.05 cores");
-    /* k * 0.05 = k / 20: integer part and hundredths, exactly */
-    n = fprintf(w->fp, "%s,%s,%" PRId64 ",%lld.%02lld\n", vm, names[r], ts, k / 20,
-                (k % 20) * 5);
+    /* k * 0.05 = k / 20: the integer part and the hundredths, exactly */
+    long long whole = k / 20, cents = (k % 20) * 5;
+    if (cents == 0)
+      n = fprintf(w->fp, "%s,%s,%" PRId64 ",%lld\n", vm, names[r], ts, whole);
+    else if (cents % 10 == 0)
+      n = fprintf(w->fp, "%s,%s,%" PRId64 ",%lld.%lld\n", vm, names[r], ts, whole,
+                  cents / 10);
+    else
+      n = fprintf(w->fp, "%s,%s,%" PRId64 ",%lld.%02lld\n", vm, names[r], ts, whole,
+                  cents);
   } else {
     long long k = grid_index(alloc, 1.0);
     if (k < 0)
