@@ -20,3 +20,4 @@ noinst_PROGRAMS += bench/fc-speed
 bench_fc_speed_SOURCES = bench/speed.c $(bench_trace_sources)
 bench_fc_speed_LDADD = forecast/libforecast.la -lm
 EXTRA_DIST += bench/run-bench.sh bench/targets.csv
+EXTRA_DIST += bench/alloc-bench.sh bench/alloc_report.py

@@ -3,7 +3,9 @@
 # ../shared/traces under ../shared/PROTOCOL.md, beside naive and seasonal naive computed
 # in the same run, checked against the acceptance targets (bench/targets.csv: the best
 # peer's VM-mean MASE as measured by the evaluators; ours must be <= 0.95 x that, the
-# 90 % interval must cover 0.87..0.93 with an upper-miss rate <= 0.06).
+# 90 % interval must cover 0.87..0.93 with an upper-miss rate <= 0.06); then the
+# allocation quality of the planner beside the baselines of PROTOCOL.md B.2
+# (bench/alloc-bench.sh, targets.csv rows "alloc").
 #
 #   bench/run-bench.sh BUILDDIR [TRACES]
 set -eu
@@ -70,3 +72,4 @@ if command -v python3 >/dev/null && [ -x /usr/bin/python3 ] && /usr/bin/python3 
   PYTHON=/usr/bin/python3 FC_BINDIR="$build/bench" "$here/check_yardstick.sh" "$traces"
 fi
 sh "$here/plugins-bench.sh" "$build" "$traces"
+sh "$here/alloc-bench.sh" "$build" "$traces"

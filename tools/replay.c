@@ -66,7 +66,8 @@ static void usage(FILE *to) {
           "Usage: foresight-replay [OPTION]... TRACE...\n"
           "Stream VM traces (CSV files, or folders of them, in the format of\n"
           "../shared/traces) through the forecasting engine and write forecasts as\n"
-          "CSV: vm,metric,origin_ts,h,mean,lo,hi.\n"
+          "CSV: vm,metric,origin_ts,h,mean,lo,hi; with --alloc, run the planner on\n"
+          "them as PROTOCOL.md part B says and write its allocations too.\n"
           "\n"
           "  -p, --protocol          origins, horizons and daily refits of PROTOCOL.md\n"
           "  -o, --out FILE          write forecasts to FILE (default: standard output)\n"
@@ -527,9 +528,12 @@ static int run(const replay_opts *o, char **files, int n_files) {
       status = 1;
     }
     tr_vm_free(&vm);
-    if (!o->quiet)
+    if (!o->quiet && forecasts)
       fprintf(stderr, "\rforesight-replay: %d/%d traces, %d series, %.1f s", k + 1, n_files,
               totals.series, now_s() - t0);
+    else if (!o->quiet)
+      fprintf(stderr, "\rforesight-replay: %d/%d traces, %.1f s", k + 1, n_files,
+              now_s() - t0);
   }
   if (!o->quiet)
     fputc('\n', stderr);

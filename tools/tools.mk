@@ -22,3 +22,7 @@ tests_unit_test_alloc_sim_SOURCES = tests/unit/test_alloc_sim.c $(ALLOC_SIM_SOUR
 tests_unit_test_alloc_sim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_alloc_sim_LDADD = forecast/libforecast.la actuator/libactuator.la \
 	$(CMOCKA_LIBS) -lm
+
+# End to end: the allocation CSV of a one-VM trace excerpt is accepted by alloc_eval.py.
+INTEGRATION_TESTS += tests/integration/alloc_replay.sh
+EXTRA_DIST += tests/integration/alloc_replay.sh
