@@ -31,7 +31,7 @@ typedef struct trace_spec {
 } trace_spec;
 
 typedef struct ctx {
-  char path[64];
+  char path[512];
   char *buf;
   size_t len;
   FILE *out;
@@ -50,7 +50,8 @@ static double demand_cpu(const trace_spec *s, int k) {
 }
 
 static void write_trace(ctx *c, const trace_spec *s) {
-  snprintf(c->path, sizeof(c->path), "%s", "/tmp/test_alloc_sim.XXXXXX");
+  const char *tmp = getenv("TMPDIR");
+  snprintf(c->path, sizeof(c->path), "%s/test_alloc_sim.XXXXXX", tmp ? tmp : "/tmp");
   int fd = mkstemp(c->path);
   assert_true(fd >= 0);
   FILE *fp = fdopen(fd, "w");
