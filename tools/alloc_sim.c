@@ -20,6 +20,7 @@ static const act_resource act_of[AC_N_RESOURCES] = {ACT_CPU, ACT_CPU_QUOTA, ACT_
 
 void as_config_default(as_config *c) {
   static const double confidence[AC_N_RESOURCES] = {0.9, 0.8, 0.75};
+  static const double break_even[AC_N_RESOURCES] = {1500, 3000, 1500};
   static const int horizons[] = {1, 2, 3, 4, 6, 8, 12};
   memset(c, 0, sizeof(*c));
   c->resources = (1u << AC_N_RESOURCES) - 1;
@@ -35,7 +36,7 @@ void as_config_default(as_config *c) {
     s->fast_share = 1.0;
     act_res_policy *p = &s->res[act_of[r]];
     p->threshold = 1.0;
-    p->break_even = 1500;
+    p->break_even = break_even[r];
     p->margin = 0;
     p->max_shrink = 1;
     c->confidence[r] = confidence[r];

@@ -2,9 +2,10 @@
  * written at test time: timeline, limits, the rows it writes, policy assignments.
  * Expected times come from the rules (resize.c), not from running the code: a steady
  * VM at 0.52 cores and ~1e6 KB, provisioned 4 vCPUs and 4 GiB, needs 1 vCPU, 0.55 cores
- * and 1024 MiB; BreakEven 1500 s then shrinks it once (4 - need) / 4 of its mean
- * allocation per second has added up to 1500 s: after 2100 s (cpu, mem: 0.75 per s)
- * or 1800 s (cpu_quota: 0.8625 per s) of 300 s cycles. */
+ * and 1024 MiB; BreakEven then shrinks it once (4 - need) / 4 of its mean allocation
+ * per second has added up to BreakEven: 1500 s after 2000 s, i.e. at the 2100 s cycle
+ * (cpu, mem: 0.75 per s), 3000 s after 3478 s, at the 3600 s cycle (cpu_quota: 0.8625
+ * per s). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,7 +139,7 @@ static void test_alloc_sim_shrinks_a_steady_vm_once_the_waste_pays(void **state)
   assert_int_equal(as_run_vm(&c->cfg, &c->vm, &c->w, &c->tot, c->err, sizeof(c->err)), 0);
   int first = first_decision(c);
   expect_row(c, "cpu", 1, first + 7, "1");
-  expect_row(c, "cpu_quota", 1, first + 6, "0.55");
+  expect_row(c, "cpu_quota", 1, first + 12, "0.55");
   expect_row(c, "mem", 1, first + 7, "1048576");
 }
 
@@ -216,6 +217,7 @@ static void test_alloc_sim_sets_a_key_for_one_resource(void **state) {
   assert_int_equal(as_config_set(&c->cfg, "cpu.BreakEven=600", c->err, sizeof(c->err)), 0);
   assert_float_equal(c->cfg.policy[AC_CPU].res[ACT_CPU].break_even, 600, 1e-9);
   assert_float_equal(c->cfg.policy[AC_MEM].res[ACT_MEMORY].break_even, 1500, 1e-9);
+  assert_float_equal(c->cfg.policy[AC_CPU_QUOTA].res[ACT_CPU_QUOTA].break_even, 3000, 1e-9);
 }
 
 static void test_alloc_sim_sets_a_key_for_every_resource(void **state) {
