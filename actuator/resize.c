@@ -43,9 +43,14 @@
 
 #define RUN_MAX_S 86400 /* BreakEven counts waste over at most this much of the run */
 
-/* `level`, for a BreakEven shrink: the waste (in .level) and since when (.ts). */
+/* Why a BreakEven shrink fired, for its reason. */
+typedef struct waste_of {
+  double waste_s; /* the waste that reached BreakEven */
+  int64_t since;  /* counted from here */
+} waste_of;
+
 static int emit_shrink(act__cycle *c, act__vm *v, double to, const char *rule,
-                       const act__level *level) {
+                       const waste_of *why) {
   act_kind k = v->held ? ACT_MANUAL : ACT_SHRINK;
   act_decision *d = act__push(c->out, c->pl, c->set, c->in->now, k, v->in->vm, c->res,
                               v->alloc, to, rule);
@@ -57,10 +62,10 @@ static int emit_shrink(act__cycle *c, act__vm *v, double to, const char *rule,
                       "max_shrink=%g", v->pol.lower_band,
                       (long long)(c->in->now - v->track->below_since), c->set->cooldown_s,
                       v->pol.margin, v->pol.max_shrink);
-  if (rc == 0 && level != NULL)
+  if (rc == 0 && why != NULL)
     rc = act__reasonf(d, " waste=%.0fs break_even=%gs mean_alloc=%g since=%lld "
-                      "cooldown=%ds margin=%g max_shrink=%g", level->level,
-                      v->pol.break_even, v->track->mean_alloc, (long long)level->ts,
+                      "cooldown=%ds margin=%g max_shrink=%g", why->waste_s,
+                      v->pol.break_even, v->track->mean_alloc, (long long)why->since,
                       c->set->cooldown_s, v->pol.margin, v->pol.max_shrink);
   if (rc == 0 && k == ACT_MANUAL)
     rc = act__reasonf(d, " held_until=%lld value=%g", (long long)v->track->hold_until,
@@ -158,7 +163,7 @@ static int shrink_break_even(act__cycle *c, act__vm *v) {
   }
   if (best_waste < v->pol.break_even || best_waste <= 0)
     return 0;
-  act__level why = {.level = best_waste, .ts = best_since};
+  waste_of why = {.waste_s = best_waste, .since = best_since};
   return emit_shrink(c, v, best_to, "break_even", &why);
 }
 
