@@ -98,6 +98,7 @@ static struct {
   vc_caller *caller; /* the bulk call's thread and its abandoned predecessors */
   unsigned bulk_groups; /* VD_GROUP_* seen in a bulk record since connecting */
   c_complain_t conn_complaint, stats_complaint, slow_complaint, mem_complaint;
+  c_complain_t refresh_mem_complaint; /* refresh thread only */
 } g = {.refresh = TIME_T_TO_CDTIME_T_STATIC(300),
        .balloon_period_s = -1,
        .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -568,7 +569,8 @@ static int virt_refresh(user_data_t *ud) {
     conn = NULL;
   pthread_mutex_unlock(&g.lock);
   if (l.oom)
-    c_complain_once(LOG_ERR, &g.mem_complaint, PLUGIN_NAME " plugin: out of memory");
+    c_complain_once(LOG_ERR, &g.refresh_mem_complaint,
+                    PLUGIN_NAME " plugin: out of memory; some limits are not refreshed");
   for (size_t i = 0; i < l.n; i++)
     run_job(conn, &l.jobs[i]);
   cdtime_t done = cdtime();
