@@ -10,6 +10,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 "$top/scripts/install-deps.sh" || exit 1
 
+# the integration tests replay ../shared/traces (they skip without it)
+export FS_TRACES="${FS_TRACES:-$top/../shared/traces}"
+
 total_pass=0
 total_fail=0
 # Runs `make check` in build/$1 with extra make arguments; adds up the summary.
@@ -37,10 +40,11 @@ suite release
 
 san="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 scripts/build.sh sanitize "$san" "-fsanitize=address,undefined" || exit 1
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 suite sanitize
+# integration tests drive the uninstrumented collectd daemon: unit tests only here
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 suite sanitize INTEGRATION_TESTS=
 
 scripts/build.sh valgrind "-O1 -g" || exit 1
-OPENBLAS_NUM_THREADS=1 suite valgrind \
+OPENBLAS_NUM_THREADS=1 suite valgrind INTEGRATION_TESTS= \
   FS_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"
 
 echo "== distcheck"

@@ -1,0 +1,131 @@
+/* fsp_engine.h -- the forecast write plugin's machinery, without collectd.
+ *
+ * Takes samples of (VM, metric) series from collectd's write threads, averages them per
+ * step, feeds each closed step to a libforecast forecaster, forecasts every horizon and
+ * hands the forecasts back (the glue dispatches them as fs_forecast value lists), sums
+ * host sets (fc_aggregate_forecast), keeps RRD history through libhistory and rebuilds
+ * every series from it after a restart.
+ *
+ * Threads (all created at fsp_engine_start, joined at fsp_engine_stop):
+ *   write path  fsp_engine_add, any number of collectd write threads: a hash lookup and
+ *               an accumulate under one of 64 striped locks; a closed step is appended
+ *               to its stripe's queue. No allocation except for a new series.
+ *   stepper     every 100 ms takes the queues, feeds the forecasters, forecasts, emits,
+ *               host-set totals, and queues RRD samples.
+ *   workers     `workers` threads: warm start (RRD fetch), then fits on a snapshot of
+ *               a series every `retrain_interval_s` (no lock held while fitting).
+ *   flusher     every `flush_interval_s` writes the queued RRD samples, one update per
+ *               file per batch.
+ * A series' forecaster is guarded by its own lock, held for a step's feed and forecast,
+ * a snapshot, or an install; a slow fit never blocks the stepper.
+ *
+ * Steps. Sample time ts goes to slot floor(ts / step + 1/2) (libforecast's nearest-slot
+ * rule); a step closes when a sample of a later slot arrives, and its mean is the value
+ * of the slot. A sample of an already closed slot is late and dropped (counted). The
+ * last open step is not written at shutdown: a half step would shadow the rest of it
+ * after a restart.
+ *
+ * Files (under data_dir, collectd's layout, see history/history.h):
+ *   <vm>/foresight_forecast-<metric>/fs_usage.rrd          step means, DS value
+ *   <vm>/foresight_forecast-<metric>/fs_forecast-h<s>.rrd  DS mean, lo, hi, written at
+ *                                     the forecast's *target* time (origin + h), so a
+ *                                     graph overlays usage and band without shifting
+ *   set-<name>/foresight_forecast-<metric>/...            host-set totals, the same
+ * Warm start: every <vm>/foresight_forecast-<metric>/fs_usage.rrd found at start is
+ * read back (the last `history_slots` steps), fed to a new forecaster and fitted first,
+ * and its forecasts emitted as soon as the fit ends.
+ */
+#ifndef PLUGINS_FSP_ENGINE_H
+#define PLUGINS_FSP_ENGINE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forecast/forecast.h"
+
+typedef struct fsp_engine fsp_engine;
+
+/* One forecast: cfg.n_horizons points from the origin slot. Valid during the call. */
+typedef struct fsp_forecast_out {
+  const char *host;       /* the VM, or "set-<name>" for a host-set total */
+  const char *metric;
+  double origin_s;        /* time of the origin slot (the newest closed step) */
+  int step_s;
+  int n;                  /* points */
+  const fc_point *points; /* points[i].h in slots */
+  const char *model;      /* the model's name, "sum" for host-set totals */
+} fsp_forecast_out;
+
+enum { FSP_LOG_ERR = 3, FSP_LOG_WARNING = 4, FSP_LOG_INFO = 6 };
+
+typedef void (*fsp_emit_fn)(void *ctx, const fsp_forecast_out *f);
+typedef void (*fsp_log_fn)(void *ctx, int level, const char *msg);
+typedef int (*fsp_thread_fn)(pthread_t *t, void *(*fn)(void *), void *arg,
+                             const char *name);
+
+typedef struct fsp_engine_config {
+  const char *data_dir;       /* copied; NULL: no RRD history */
+  fc_config fc;               /* step, horizons, confidence, history, models */
+  double retrain_interval_s;  /* > 0 */
+  int workers;                /* 1..64 */
+  double flush_interval_s;    /* > 0 */
+  int manual;                 /* no threads: the caller drives fsp_engine_pump (tests) */
+  fsp_emit_fn emit;           /* required; called from the stepper and the workers */
+  fsp_log_fn log;             /* may be NULL */
+  void *ctx;                  /* passed to emit and log */
+  fsp_thread_fn thread_create; /* NULL: pthread_create */
+} fsp_engine_config;
+
+/* Fills defaults: fc_config_default, retrain 3600 s, 1 worker, flush 1 s, threads. */
+void fsp_engine_config_default(fsp_engine_config *c);
+
+/* Validates the configuration (the message names the bad value) and creates an idle
+ * engine. The caller owns it: fsp_engine_destroy. NULL on error. */
+fsp_engine *fsp_engine_create(const fsp_engine_config *c, char *err, size_t err_len);
+
+/* Scans data_dir for warm start and starts the threads (none when manual).
+ * -1 with a message on failure (nothing is left running). */
+int fsp_engine_start(fsp_engine *e, char *err, size_t err_len);
+
+/* What fsp_engine_add did (bits). */
+enum {
+  FSP_ADD_IGNORED = 0,
+  FSP_ADD_STORED = 1 << 0,   /* accumulated into the open step */
+  FSP_ADD_CLOSED = 1 << 1,   /* ... after closing the previous step */
+  FSP_ADD_NEW = 1 << 2,      /* the series was created */
+  FSP_ADD_LATE = 1 << 3,     /* for a closed step: dropped */
+};
+/* The write path: adds a sample of (vm, metric) at ts_s. NaN and infinities are
+ * ignored. When the result has FSP_ADD_NEW or FSP_ADD_CLOSED, the caller should tell
+ * the series' host set (fsp_engine_set_host_set): that keeps meta data lookups off all
+ * other samples. Thread-safe. */
+int fsp_engine_add(fsp_engine *e, const char *vm, const char *metric, double ts_s,
+                   double value);
+/* The host set of (vm, metric); "" or NULL: none. Thread-safe. */
+void fsp_engine_set_host_set(fsp_engine *e, const char *vm, const char *metric,
+                             const char *set);
+
+/* Manual mode: runs one stepper round, every due warm start and fit, and one flush in
+ * the calling thread. Returns the number of steps processed. */
+long fsp_engine_pump(fsp_engine *e);
+
+/* Stops and joins the threads, runs a last stepper round and flush. Idempotent. */
+void fsp_engine_stop(fsp_engine *e);
+/* Stops if needed and frees everything. NULL is fine. */
+void fsp_engine_destroy(fsp_engine *e);
+
+typedef struct fsp_engine_stats {
+  uint64_t values;        /* samples accumulated */
+  uint64_t late;          /* samples for closed steps, dropped */
+  uint64_t steps;         /* closed steps fed to forecasters */
+  uint64_t forecasts;     /* forecasts emitted (one per origin, all horizons) */
+  uint64_t set_forecasts; /* host-set totals emitted */
+  uint64_t fits, fit_failures;
+  uint64_t warm_series, warm_slots, warm_done; /* series found, slots read, fitted */
+  uint64_t rrd_samples, rrd_errors;
+  uint64_t series;
+} fsp_engine_stats;
+void fsp_engine_get_stats(fsp_engine *e, fsp_engine_stats *out);
+
+#endif /* PLUGINS_FSP_ENGINE_H */
