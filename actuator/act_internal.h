@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "actuator.h"
+#include "apply.h"
+#include "hv.h"
 
 /* ---- errors (error.c) ---- */
 /* Sets err (if not NULL) to code and a printf-style message; returns code. */
@@ -32,6 +34,14 @@ int act__fail(act_error *err, int code, const char *fmt, ...)
 /* As act__fail, with ": " and strerror(errnum) appended. */
 int act__fail_errno(act_error *err, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- durable files (durable.c) ---- */
+/* Writes all n bytes (retrying short writes and EINTR); 0, or -1 with errno. */
+int act__write_all(int fd, const char *buf, size_t n);
+/* fsyncs the folder holding `path`, so a created or renamed file stays; 0 or -1. */
+int act__sync_folder(const char *path);
+/* CRC-32 (IEEE, as zlib's crc32()) of n bytes. */
+uint32_t act__crc32(const void *data, size_t n);
 
 /* ---- names (resource.c) ---- */
 /* 1 when name is a usable VM/set name: 1..ACT_NAME_MAX-1 printable non-space bytes. */
@@ -173,5 +183,21 @@ int act__shortfall(act_plan *out, const char *vm, act_resource r, double wanted,
 
 /* A tolerance for comparing allocations of quantum `step`. */
 static inline double act__eps(double step) { return step * 1e-9; }
+
+/* ---- applying (apply.c, apply_steps.c) ---- */
+typedef struct act__steps { /* a growing list of steps */
+  act_step *v;
+  size_t n, cap;
+} act__steps;
+
+/* Reads from hv what decision d changes and appends, in the order to apply them, the
+ * steps that take it there (none when it is there already; *note then says why).
+ * Nothing is changed; on failure err names the decision and the domain. */
+int act__plan_steps(act_hv *hv, const act_apply_config *cfg, const act_decision *d,
+                    const char *template_vm, act__steps *out, const char **note,
+                    act_error *err);
+/* 1 when two values of knob k are the same allocation (memory within the balloon
+ * tolerance, quota within a thousandth of a core, others exactly). */
+int act__knob_same(act_hv_knob k, double x, double y, const act_apply_config *cfg);
 
 #endif /* ACT_INTERNAL_H */

@@ -334,6 +334,17 @@ int act_planner_manual(act_planner *pl, const act_manual *m, int64_t now,
 int64_t act_planner_held_until(const act_planner *pl, const char *vm, act_resource r,
                                int64_t now);
 
+/* ---------------------------------------------------------------------------------- */
+/* Applying decisions: more error codes (the API is in apply.h and hv.h)               */
+
+enum {
+  ACT_EUNSUPPORTED = -9, /* the hypervisor cannot do this (e.g. libvirt's test driver
+                            has no cpu quota) */
+  ACT_EVERIFY = -10,     /* a change was accepted but does not read back */
+  ACT_EPENDING = -11,    /* an unfinished transaction must be recovered first */
+  ACT_ESTOPPED = -12,    /* the domain exists but does not run: it has no live state */
+};
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,10 @@ const char *act_strerror(int code) {
   case ACT_EEXIST: return "already exists";
   case ACT_ENOSPC: return "buffer too small";
   case ACT_EHV: return "hypervisor error";
+  case ACT_EUNSUPPORTED: return "unsupported by this hypervisor";
+  case ACT_EVERIFY: return "change does not read back";
+  case ACT_EPENDING: return "unfinished transaction pending";
+  case ACT_ESTOPPED: return "domain not running";
   default: return "unknown error";
   }
 }

@@ -12,7 +12,8 @@
  *
  * Writing: the whole ledger goes to "<path>.tmp", which is fsync'd and renamed over
  * <path>, then the folder is fsync'd so the rename itself survives a power cut. A
- * reader thus sees the old file or the new one, never a mix. Amounts are written with
+ * reader thus sees the old file or the new one, never a mix (durable.c does the
+ * writing and syncing). Amounts are written with
  * %.17g so they read back bit for bit. */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,19 +26,6 @@
 #include "act_internal.h"
 
 #define MAGIC "foresight-ledger 1"
-
-static int write_all(int fd, const char *buf, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, buf, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return -1;
-    buf += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
 
 /* The ledger as text, in a malloc'd buffer. */
 static char *render(const act_ledger *l, size_t *len) {
@@ -60,22 +48,6 @@ static char *render(const act_ledger *l, size_t *len) {
   return buf;
 }
 
-static int sync_folder(const char *path) {
-  char *dir = strdup(path);
-  if (dir == NULL)
-    return -1;
-  char *slash = strrchr(dir, '/');
-  const char *name = slash == NULL ? "." : (slash == dir ? "/" : dir);
-  if (slash != NULL && slash != dir)
-    *slash = '\0';
-  int fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int rc = fd < 0 ? -1 : fsync(fd);
-  if (fd >= 0)
-    close(fd);
-  free(dir);
-  return rc;
-}
-
 int act__ledger_save(const act_ledger *l, act_error *err) {
   size_t len = 0, tlen = strlen(l->path) + 5;
   char *text = render(l, &len), *tmp = malloc(tlen);
@@ -89,7 +61,7 @@ int act__ledger_save(const act_ledger *l, act_error *err) {
     rc = act__fail_errno(err, ACT_EIO, errno, "ledger %s: open", tmp);
     goto done;
   }
-  if (write_all(fd, text, len) != 0 || fsync(fd) != 0) {
+  if (act__write_all(fd, text, len) != 0 || fsync(fd) != 0) {
     rc = act__fail_errno(err, ACT_EIO, errno, "ledger %s: write", tmp);
     goto fail_written;
   }
@@ -103,7 +75,7 @@ int act__ledger_save(const act_ledger *l, act_error *err) {
     rc = act__fail_errno(err, ACT_EIO, errno, "ledger %s: rename to %s", tmp, l->path);
     goto fail_written;
   }
-  if (sync_folder(l->path) != 0)
+  if (act__sync_folder(l->path) != 0)
     rc = act__fail_errno(err, ACT_EIO, errno, "ledger %s: fsync of its folder", l->path);
   goto done;
 fail_written:
