@@ -463,7 +463,8 @@ static int handle_policy(act_runner *r, const char *set, const char *payload, si
     rc = act_policy_swap(&r->policy, cand, &e); /* validated: does not fail */
   if (rc != 0) {
     act_policy_destroy(cand);
-    say(r, ACT_LOG_WARNING, "HostSet \"%s\": policy/set %s refused: %s", set, id, e.msg);
+    say(r, ACT_LOG_WARNING, "HostSet \"%s\": policy/set %s refused: %s", set,
+        id[0] ? id : "(no request id)", e.msg);
     reply(r, id, 0, e.msg);
     return 1;
   }
@@ -587,7 +588,7 @@ static int handle_command(act_runner *r, const char *set, const char *vm,
     rc = command_manual(r, s, &cmd, now, &id, &e);
   if (rc != 0) {
     say(r, ACT_LOG_WARNING, "HostSet \"%s\": command %s refused: %s", set,
-        cmd.request_id, e.msg);
+        cmd.request_id[0] ? cmd.request_id : "(no request id)", e.msg);
     reply(r, cmd.request_id, id, e.msg);
     return 1;
   }
