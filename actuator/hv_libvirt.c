@@ -208,7 +208,7 @@ static const char *knob_param(act_hv_knob k) {
   case ACT_HV_DISK_IOPS_MAX: return VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX;
   case ACT_HV_NET_IN_KIBPS: return VIR_DOMAIN_BANDWIDTH_IN_AVERAGE;
   case ACT_HV_NET_OUT_KIBPS: return VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE;
-  default: return NULL;
+  default: return ""; /* not a device knob: no such parameter */
   }
 }
 
@@ -524,7 +524,7 @@ static int get_knob(virDomainPtr dom, const char *vm, act_hv_knob k, const char 
     return 0;
   }
   case ACT_HV_CPU_QUOTA: {
-    double vcpus;
+    double vcpus = NAN;
     if ((rc = get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_LIVE, &vcpus, err)) != 0 ||
         (rc = read_quota(dom, vm, vcpus, out, err)) != 0)
       return rc;
@@ -561,7 +561,7 @@ static int set_quota(virDomainPtr dom, const char *vm, double cores, act_error *
   unsigned long long period = 0;
   long long quota = 0;
   int supported;
-  double vcpus;
+  double vcpus = NAN;
   int rc = read_sched(dom, vm, &period, &quota, &supported, err);
   if (rc == 0 && (!supported || period == 0))
     rc = act__fail(err, ACT_EUNSUPPORTED, "set cpu quota of %s: unsupported by this "
@@ -858,6 +858,9 @@ act_hv *act_hv_libvirt_wrap(virConnectPtr conn, act_error *err) {
     return NULL;
   }
   h->conn = conn;
+  /* libxml2 wants its parser set up once before threads use it; creating a handle
+   * happens at a plugin's init, so here (it is idempotent). */
+  xmlInitParser();
   return act_hv_create(&lv_ops, h, err);
 }
 
