@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -48,7 +49,13 @@ struct fs_mqtt_link {
   int protocol;
   size_t max_inbound;
   int lib_inited;
-  int started; /* the network thread runs */
+  int started;          /* the network thread runs */
+  int retry_s;          /* delay before restarting a network thread that gave up */
+  pthread_t watchdog;   /* restarts it: see watchdog_main */
+  int watchdog_started;
+  pthread_cond_t wake;  /* signals the watchdog; with lock */
+  int restart;          /* guarded by lock: the network thread gave up */
+  int stopping;         /* guarded by lock: destroy has begun */
 
   pthread_mutex_t lock;
   int connected;      /* guarded by lock */
@@ -190,6 +197,20 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
   deliver(l, &p);
 }
 
+/* The errors after which mosquitto_loop_forever returns instead of reconnecting
+ * (lib/loop.c in 2.0.11): a v5 CONNACK refusal arrives as MOSQ_ERR_PROTOCOL. */
+static int gives_up(int rc) {
+  switch (rc) {
+  case MOSQ_ERR_NOMEM: case MOSQ_ERR_PROTOCOL: case MOSQ_ERR_INVAL:
+  case MOSQ_ERR_NOT_FOUND: case MOSQ_ERR_TLS: case MOSQ_ERR_PAYLOAD_SIZE:
+  case MOSQ_ERR_NOT_SUPPORTED: case MOSQ_ERR_AUTH: case MOSQ_ERR_ACL_DENIED:
+  case MOSQ_ERR_UNKNOWN: case MOSQ_ERR_EAI: case MOSQ_ERR_PROXY:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
                           const mosquitto_property *props) {
   (void)mosq, (void)props;
@@ -198,6 +219,10 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
   pthread_mutex_lock(&l->lock);
   int was = l->connected;
   l->connected = 0;
+  if (gives_up(rc) && !l->stopping) {
+    l->restart = 1;
+    pthread_cond_signal(&l->wake);
+  }
   pthread_mutex_unlock(&l->lock);
   if (was) {
     raise_event(&p, FS_MQTT_EV_DISCONNECTED, rc, NULL, mosquitto_strerror(rc));
@@ -313,23 +338,70 @@ static void set_callbacks(fs_mqtt_link *l) {
   mosquitto_message_v5_callback_set(l->mosq, on_message);
 }
 
-/* Starts the network thread, then connecting. In this order on purpose: started the
- * other way round, libmosquitto 2.0.11 writes CONNECT from our thread while the socket
+/* Connects (again) and starts the network thread. libmosquitto 2.0.11 needs care
+ * here: left unthreaded, connect_async writes CONNECT from our thread while the socket
  * is still connecting, and when the broker is away that write fails and leaves the
- * client in a state its thread waits on for ever -- no reconnect would follow. Once
- * the thread runs, CONNECT is only queued, and a refused connection is retried. */
+ * client in a state its thread then waits on for ever (no reconnect would follow);
+ * started the other way round, connect_async races the thread on fields it does not
+ * lock. So the connect runs marked "threaded" (CONNECT is only queued, a failure waits
+ * for the thread's reconnect loop) and before the thread exists. */
+static int connect_and_loop(fs_mqtt_link *l, int keepalive_s, int again) {
+  mosquitto_threaded_set(l->mosq, true);
+  int rc = again ? mosquitto_reconnect_async(l->mosq)
+                 : mosquitto_connect_async(l->mosq, l->host, l->port, keepalive_s);
+  mosquitto_threaded_set(l->mosq, false); /* loop_start insists */
+  if (rc == MOSQ_ERR_INVAL)
+    return rc;
+  /* any other failure (refused, unresolved) is a reason to retry, not to give up */
+  return mosquitto_loop_start(l->mosq);
+}
+
+/* The watchdog: libmosquitto's thread ends for good after a refused v5 connection
+ * (bad password, not authorized) or a TLS failure. A daemon should not stay offline
+ * because the broker refused it once (a password file being rewritten, a certificate
+ * renewed), so this thread joins the ended one and starts another after retry_s. */
+static void *watchdog_main(void *arg) {
+  fs_mqtt_link *l = arg;
+  pthread_mutex_lock(&l->lock);
+  while (!l->stopping) {
+    if (!l->restart) {
+      pthread_cond_wait(&l->wake, &l->lock);
+      continue;
+    }
+    l->restart = 0;
+    pthread_mutex_unlock(&l->lock);
+    mosquitto_loop_stop(l->mosq, false); /* joins the thread that gave up */
+    pthread_mutex_lock(&l->lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += l->retry_s;
+    while (!l->stopping &&
+           pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT) {
+    }
+    if (l->stopping)
+      break;
+    pthread_mutex_unlock(&l->lock);
+    int rc = connect_and_loop(l, 0, 1);
+    pthread_mutex_lock(&l->lock);
+    l->started = rc == 0;
+  }
+  pthread_mutex_unlock(&l->lock);
+  return NULL;
+}
+
 static int start(fs_mqtt_link *l, const fs_mqtt_config *c, fs_mqtt_error *err) {
-  int rc = mosquitto_loop_start(l->mosq);
+  int rc = connect_and_loop(l, c->keepalive_s > 0 ? c->keepalive_s : 30, 0);
+  if (rc == MOSQ_ERR_INVAL)
+    return fail(err, FS_MQTT_EINVAL, "broker %s:%d: invalid host, port or keepalive",
+                l->host, l->port);
   if (rc != 0)
     return fail(err, code_of(rc), "broker %s:%d: network thread: %s", l->host, l->port,
                 mosquitto_strerror(rc));
   l->started = 1;
-  rc = mosquitto_connect_async(l->mosq, l->host, l->port,
-                               c->keepalive_s > 0 ? c->keepalive_s : 30);
-  if (rc == MOSQ_ERR_INVAL)
-    return fail(err, FS_MQTT_EINVAL, "broker %s:%d: invalid host, port or keepalive",
-                l->host, l->port);
-  /* any other failure (refused, unresolved) is a reason to retry, not to give up */
+  if (pthread_create(&l->watchdog, NULL, watchdog_main, l) != 0)
+    return fail(err, FS_MQTT_ENOMEM, "broker %s:%d: watchdog thread: %s", l->host,
+                l->port, strerror(errno));
+  l->watchdog_started = 1;
   return 0;
 }
 
@@ -346,10 +418,12 @@ fs_mqtt_link *fs_mqtt_link_create(const fs_mqtt_config *cfg, const fs_mqtt_callb
     return NULL;
   }
   pthread_mutex_init(&l->lock, NULL);
+  pthread_cond_init(&l->wake, NULL);
   if (cb != NULL)
     l->cb = *cb;
   l->user = user;
   l->port = cfg->port > 0 ? cfg->port : 1883;
+  l->retry_s = cfg->reconnect_max_s > 0 ? cfg->reconnect_max_s : 60;
   l->max_inbound = cfg->max_inbound_bytes > 0 ? cfg->max_inbound_bytes : 65536;
   fs__outq_init(&l->q, cfg->queue_max > 0 ? cfg->queue_max : 1000);
   fs__retained_init(&l->ret, cfg->retained_max > 0 ? cfg->retained_max : 10000);
@@ -383,10 +457,16 @@ fail:
 void fs_mqtt_link_destroy(fs_mqtt_link *l) {
   if (l == NULL)
     return;
+  pthread_mutex_lock(&l->lock);
+  l->stopping = 1;
+  pthread_cond_signal(&l->wake);
+  pthread_mutex_unlock(&l->lock);
+  if (l->watchdog_started)
+    pthread_join(l->watchdog, NULL); /* from here on, only we touch l->mosq's thread */
   if (l->mosq != NULL) {
     mosquitto_disconnect(l->mosq); /* the network thread sees it and ends */
     if (l->started)
-      mosquitto_loop_stop(l->mosq, false);
+      mosquitto_loop_stop(l->mosq, false); /* a thread that gave up is joined too */
     mosquitto_destroy(l->mosq);
   }
   if (l->lib_inited)
@@ -398,6 +478,7 @@ void fs_mqtt_link_destroy(fs_mqtt_link *l) {
   free(l->subs);
   free(l->prefix);
   free(l->host);
+  pthread_cond_destroy(&l->wake);
   pthread_mutex_destroy(&l->lock);
   free(l);
 }

@@ -5,7 +5,10 @@
  *   connect     username/password, TLS (CA file, client certificate and key), MQTT v5
  *               by default (so a refused publish is seen: its PUBACK reason code),
  *               in a thread of libmosquitto's (mosquitto_loop_start) that reconnects
- *               with exponential backoff (reconnect_min_s doubling up to _max_s).
+ *               with growing delays (reconnect_min_s * n^2 up to _max_s). After a
+ *               refused connection (bad password, not authorized) or a TLS failure
+ *               libmosquitto stops retrying; a watchdog thread of the link then
+ *               starts it again every reconnect_max_s, each refusal an event.
  *   publish     QoS 0 messages go out now or not at all. QoS 1 and 2 messages
  *               (decisions, results) enter a bounded queue and leave it in order, one
  *               at a time, each once the broker acknowledged the one before; while the
@@ -19,7 +22,7 @@
  *               an inbound message larger than max_inbound_bytes is dropped, counted
  *               and reported, never handed to on_message.
  *
- * Threads: every function may be called from any thread, except that create and
+ * Threads: the link runs libmosquitto's network thread and its watchdog. Every function may be called from any thread, except that create and
  * destroy must not run concurrently with another link's create or destroy (they set
  * up and tear down libmosquitto's process-wide state) and destroy must not be called
  * from a callback. Callbacks run in the link's network thread, except an

@@ -46,7 +46,7 @@ static void test_queue_full_drops_the_oldest(void **state) {
   fs__outq q;
   fs__outq_init(&q, 3);
   for (int i = 1; i <= 3; i++) {
-    char t[4];
+    char t[16];
     snprintf(t, sizeof(t), "%d", i);
     assert_int_equal(fs__outq_push(&q, msg("t", t)), 0);
   }
@@ -139,7 +139,7 @@ static void test_retained_finds_every_topic_of_many(void **state) {
   (void)state;
   fs__retained r;
   fs__retained_init(&r, 100000);
-  char t[32];
+  char t[48];
   for (int i = 0; i < 5000; i++) {
     snprintf(t, sizeof(t), "foresight/web/vm%d/state", i);
     assert_int_equal(fs__retained_put(&r, msg(t, t)), 0);
