@@ -69,3 +69,4 @@ if command -v python3 >/dev/null && [ -x /usr/bin/python3 ] && /usr/bin/python3 
   echo "== fc-score against the reference yardstick"
   PYTHON=/usr/bin/python3 FC_BINDIR="$build/bench" "$here/check_yardstick.sh" "$traces"
 fi
+sh "$here/plugins-bench.sh" "$build" "$traces"

@@ -14,6 +14,7 @@
  *     Models "ets" "ar" "fourier" "naive" "snaive"   # also "gru"
  *     Metrics "cpu" "mem" "disk" "net"               # fs_usage type instances
  *     Workers 1                # fitting threads
+ *     WriteHistory true        # false: no RRD files, no warm start (benchmarks)
  *     <Map> Plugin "statsd" TypeInstance "/latency/" Metric "latency" </Map>
  *   </Plugin>
  *
@@ -46,6 +47,7 @@ static struct {
   int horizon_s[FC_MAX_HORIZONS];
   int n_horizons;
   double history_s;
+  int write_history;
   fsp_map *map;
   int n_metrics;
   int config_failed;
@@ -199,6 +201,12 @@ static int config_option(const oconfig_item_t *c) {
     g.cfg.workers = (int)d;
     return 0;
   }
+  if (strcasecmp(c->key, "WriteHistory") == 0) {
+    if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_BOOLEAN)
+      return bad(c, "needs true or false");
+    g.write_history = c->values[0].value.boolean != 0;
+    return 0;
+  }
   if (strcasecmp(c->key, "Models") == 0)
     return config_models(c);
   if (strcasecmp(c->key, "Metrics") == 0)
@@ -206,7 +214,7 @@ static int config_option(const oconfig_item_t *c) {
   if (strcasecmp(c->key, "Map") == 0)
     return config_map(c);
   ERROR(PLUGIN_NAME " plugin: unknown option \"%s\" (known: DataDir, Step, Horizon, "
-        "Confidence, RetrainInterval, History, Models, Metrics, Workers, Map)", c->key);
+        "Confidence, RetrainInterval, History, Models, Metrics, Workers, WriteHistory, Map)", c->key);
   return -1;
 }
 
@@ -322,6 +330,12 @@ static int forecast_write(const data_set_t *ds, const value_list_t *vl, user_dat
 
 /* ---------------------------------------------------------------- lifecycle */
 
+static const char *data_dir(void) {
+  if (!g.write_history)
+    return NULL;
+  return g.data_dir != NULL ? g.data_dir : DEFAULT_DATA_DIR;
+}
+
 static int forecast_config(oconfig_item_t *ci) {
   if (g.map == NULL) {
     ERROR(PLUGIN_NAME " plugin: out of memory");
@@ -334,7 +348,7 @@ static int forecast_config(oconfig_item_t *ci) {
     status = finish_config();
   if (status == 0) {
     char err[512];
-    g.cfg.data_dir = g.data_dir != NULL ? g.data_dir : DEFAULT_DATA_DIR;
+    g.cfg.data_dir = data_dir();
     fsp_engine *probe = fsp_engine_create(&g.cfg, err, sizeof(err));
     if (probe == NULL) {
       ERROR(PLUGIN_NAME " plugin: %s", err);
@@ -352,7 +366,7 @@ static int forecast_init(void) {
   if (g.engine != NULL)
     return 0;
   char err[512];
-  g.cfg.data_dir = g.data_dir != NULL ? g.data_dir : DEFAULT_DATA_DIR;
+  g.cfg.data_dir = data_dir();
   fsp_engine *e = fsp_engine_create(&g.cfg, err, sizeof(err));
   if (e == NULL || fsp_engine_start(e, err, sizeof(err)) != 0) {
     ERROR(PLUGIN_NAME " plugin: %s", err);
@@ -361,7 +375,8 @@ static int forecast_init(void) {
   }
   g.engine = e;
   INFO(PLUGIN_NAME " plugin: modelling with step %d s, %d horizons, DataDir %s",
-       g.cfg.fc.step_s, g.cfg.fc.n_horizons, g.cfg.data_dir);
+       g.cfg.fc.step_s, g.cfg.fc.n_horizons,
+       g.cfg.data_dir != NULL ? g.cfg.data_dir : "(none: WriteHistory false)");
   return 0;
 }
 
@@ -399,6 +414,7 @@ void module_register(void) {
   g.cfg.log = engine_log;
   g.cfg.thread_create = forecast_thread_create;
   g.history_s = 14 * 86400;
+  g.write_history = 1;
   g.map = fsp_map_create();
   plugin_register_complex_config(PLUGIN_NAME, forecast_config);
   plugin_register_init(PLUGIN_NAME, forecast_init);

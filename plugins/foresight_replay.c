@@ -57,7 +57,7 @@ static struct {
   int n_renames;
   int config_failed;
   fsp_replay *replay;
-  uint64_t dispatched, failed; /* value lists; read thread only */
+  uint64_t usage, alloc, failed; /* value lists dispatched; read thread only */
 } g = {.n_paths = 0};
 
 /* ---------------------------------------------------------------- helpers */
@@ -226,7 +226,7 @@ static void free_config(void) {
 /* ---------------------------------------------------------------- dispatch */
 
 static void dispatch_one(value_list_t *vl, const char *type, const char *type_instance,
-                         double value) {
+                         double value, uint64_t *count) {
   if (isnan(value))
     return;
   value_t v = {.gauge = value};
@@ -235,7 +235,7 @@ static void dispatch_one(value_list_t *vl, const char *type, const char *type_in
   copy_name(vl->type, type);
   copy_name(vl->type_instance, type_instance);
   if (plugin_dispatch_values(vl) == 0)
-    g.dispatched++;
+    (*count)++;
   else
     g.failed++;
 }
@@ -258,9 +258,9 @@ static void emit_sample(void *ctx, const fsp_sample *s) {
     }
   }
   for (int m = 0; m < FSP_N_METRICS; m++)
-    dispatch_one(&vl, "fs_usage", fsp_metric_name(m), s->usage[m]);
-  dispatch_one(&vl, "fs_alloc", "vcpus", s->vcpus);
-  dispatch_one(&vl, "fs_alloc", "mem", s->mem_kb);
+    dispatch_one(&vl, "fs_usage", fsp_metric_name(m), s->usage[m], &g.usage);
+  dispatch_one(&vl, "fs_alloc", "vcpus", s->vcpus, &g.alloc);
+  dispatch_one(&vl, "fs_alloc", "mem", s->mem_kb, &g.alloc);
   meta_data_destroy(vl.meta);
 }
 
@@ -334,8 +334,9 @@ static int replay_init(void) {
 
 static int replay_shutdown(void) {
   if (g.replay != NULL)
-    INFO(PLUGIN_NAME " plugin: dispatched %llu value lists (%llu failed), %d of %d VMs "
-         "finished", (unsigned long long)g.dispatched, (unsigned long long)g.failed,
+    INFO(PLUGIN_NAME " plugin: dispatched %llu fs_usage and %llu fs_alloc value lists "
+         "(%llu failed), %d of %d VMs finished", (unsigned long long)g.usage,
+         (unsigned long long)g.alloc, (unsigned long long)g.failed,
          fsp_replay_n_done(g.replay), fsp_replay_n_vms(g.replay));
   fsp_replay_destroy(g.replay);
   g.replay = NULL;

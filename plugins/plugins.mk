@@ -49,3 +49,10 @@ EXTRA_DIST += conf/foresight.conf
 # (tests/integration/lib.sh); FS_TRACES points at ../shared/traces.
 INTEGRATION_TESTS += tests/integration/forecast_restart.sh tests/integration/config_errors.sh
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
+
+# bench/plugins-bench.sh (run by `make bench`): the write path's cost per value and
+# memory per series (fs-write-cost), and the daemon at 10,000 VMs.
+noinst_PROGRAMS += bench/fs-write-cost
+bench_fs_write_cost_SOURCES = bench/fs_write_cost.c $(FSP_ENGINE_SOURCES)
+bench_fs_write_cost_LDADD = $(FSP_ENGINE_LIBS)
+EXTRA_DIST += bench/plugins-bench.sh
