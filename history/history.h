@@ -31,12 +31,15 @@
  * are written at multiples of the step).
  *
  * Threads: only librrd's reentrant functions are used (rrd_create_r2, rrd_updatex_r,
- * rrd_fetch_r, rrd_info_r, rrd_lastupdate_r) and librrd's error text is per thread; the
- * library keeps no state. Any call may run concurrently with any other call on a
+ * rrd_fetch_r, rrd_info_r, rrd_lastupdate_r), librrd keeps its error text per thread,
+ * and this library keeps no state. Any call may run concurrently with any call on a
  * *different* file. On the *same* file, fetch and last may run concurrently with each
- * other, but ensure and update must not run concurrently with anything else on that
- * file (the caller serialises them, e.g. one lock or one thread per series): librrd
- * takes no lock across the read-modify-write of an update.
+ * other, but ensure and update must not run concurrently with anything on that file:
+ * the caller serialises them (one lock or one thread per series). librrd's own lock is
+ * a per-process fcntl lock: it does not keep two threads of one process apart, and it
+ * makes another process's update fail rather than wait. For the same reason collectd's
+ * rrdtool plugin must not write the same files (give it another DataDir, or keep
+ * foresight's value lists away from it).
  *
  * Errors: functions return 0 (or a non-negative count) on success and a negative
  * FS_HIST_E* code on failure, with a message in the caller's fs_hist_error (may be NULL)

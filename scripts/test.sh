@@ -8,6 +8,9 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# Integration tests read the shared traces from here, also under make distcheck (where
+# the source tree is an unpacked copy with no ../shared beside it).
+export FS_TRACES="${FS_TRACES:-$top/../shared/traces}"
 "$top/scripts/install-deps.sh" || exit 1
 
 # the integration tests replay ../shared/traces (they skip without it)
