@@ -50,6 +50,8 @@ struct act_runner {
   set_rt *sets;
   size_t n_sets;
   act_plan plan;
+  double first_cycle; /* wall time of the first act_runner_cycle, 0 before */
+  int warm;           /* the warm-up is over */
 };
 
 void act_runner_config_init(act_runner_config *c) {
@@ -400,6 +402,13 @@ static int cycle_set(act_runner *r, set_rt *s, double now, const char *about_vm,
 
 int act_runner_cycle(act_runner *r, double now) {
   int total = 0, failed = 0;
+  if (r->first_cycle == 0)
+    r->first_cycle = now;
+  if (!r->warm && now < r->first_cycle + r->cfg.warmup_s)
+    return 0;
+  if (!r->warm && r->cfg.warmup_s > 0)
+    say(r, ACT_LOG_INFO, "warm-up of %g s over: planning", r->cfg.warmup_s);
+  r->warm = 1;
   for (size_t i = 0; i < r->n_sets; i++) {
     int n = cycle_set(r, &r->sets[i], now, NULL, NULL, NULL, NULL);
     if (n < 0 && failed == 0)

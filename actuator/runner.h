@@ -8,7 +8,7 @@
  *   start     act_runner_create: the persisted policy of each set (if any) replaces
  *             the config's, each ledger is reloaded and each journal recovered
  *             (act_apply_recover) before any decision is made.
- *   cycle     act_runner_cycle, per set: rows (from the board, through io.fill_rows)
+ *   cycle     act_runner_cycle (after the warm-up), per set: rows (from the board, through io.fill_rows)
  *             -> act_planner_plan -> per decision, in plan order: a fresh decision id
  *             (act_idseq, unique across restarts), `<set>/decision` (QoS 1), the
  *             transaction (act_apply_decision; not in DryRun), `<set>/result` (QoS 1),
@@ -72,9 +72,12 @@ typedef struct act_runner_config {
   const char *state_dir;  /* NULL: nothing persisted or reloaded (tests, shadow runs) */
   act_apply_config apply; /* act_apply_config_init's defaults unless changed */
   uint64_t id_block;      /* decision ids reserved per write of decision-ids; > 0 */
+  double warmup_s;        /* cycles this soon after the first one decide nothing: the
+                             read plugins have not reported every VM yet, and a set
+                             that looks empty would be scaled out to MinInstances */
 } act_runner_config;
 
-/* state_dir NULL, apply defaults, id_block 64. */
+/* state_dir NULL, apply defaults, id_block 64, no warm-up. */
 void act_runner_config_init(act_runner_config *c);
 
 typedef struct act_runner act_runner;

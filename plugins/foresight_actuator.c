@@ -635,6 +635,8 @@ static int start_runner(void) {
   act_runner_config cfg;
   act_runner_config_init(&cfg);
   cfg.state_dir = g.state_dir;
+  /* the read plugins report every VM within their first interval or two */
+  cfg.warmup_s = 2 * CDTIME_T_TO_DOUBLE(plugin_get_interval());
   act_runner_io io = {.publish = io_publish, .fill_rows = io_fill_rows,
                       .applied = io_applied, .log = io_log};
   g.runner = act_runner_create(&cfg, g.policy, g.hv, &io, &err); /* takes the policy */

@@ -323,6 +323,9 @@ static int forecast_write(const data_set_t *ds, const value_list_t *vl, user_dat
     return 0;
   int bits = fsp_engine_add(g.engine, t.vm, t.metric, CDTIME_T_TO_DOUBLE(vl->time),
                             value_of(ds, vl, t.ds_index));
+  if (bits & FSP_ADD_NEW) /* a mapped series' file goes under foresight_forecast */
+    fsp_engine_set_source(g.engine, t.vm, t.metric,
+                          strcmp(vl->type, "fs_usage") == 0 ? vl->plugin : PLUGIN_NAME);
   if (bits & (FSP_ADD_NEW | FSP_ADD_CLOSED))
     tell_host_set(vl, &t);
   return 0;

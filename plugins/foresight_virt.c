@@ -87,6 +87,7 @@ static struct {
 
   /* read thread only */
   int nowait; /* the driver accepts VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT */
+  unsigned bulk_groups; /* VD_GROUP_* seen in a bulk record since connecting */
   c_complain_t conn_complaint, stats_complaint, mem_complaint;
 } g = {.refresh = TIME_T_TO_CDTIME_T_STATIC(300),
        .balloon_period_s = -1,
@@ -289,6 +290,7 @@ static int ensure_connected(void) {
     return -1;
   }
   c_release(LOG_NOTICE, &g.conn_complaint, PLUGIN_NAME " plugin: connected to %s", g.uri);
+  g.bulk_groups = 0;
   pthread_mutex_lock(&g.lock);
   g.conn = c;
   pthread_mutex_unlock(&g.lock);
@@ -374,7 +376,7 @@ static void vm_info_note_locked(struct vm_info *vi, int dom_id, const vs_sample 
   }
 }
 
-static void read_record_locked(virDomainStatsRecordPtr rec, cdtime_t now, uint64_t now_ns) {
+static void read_record_locked(virDomainStatsRecordPtr rec, cdtime_t now, vs_when when) {
   char uuid[VIR_UUID_STRING_BUFLEN];
   if (virDomainGetUUIDString(rec->dom, uuid) < 0)
     return;
@@ -383,13 +385,16 @@ static void read_record_locked(virDomainStatsRecordPtr rec, cdtime_t now, uint64
   virTypedParameter *params = rec->params, *filled = NULL;
   int n = rec->nparams, n_filled;
   vd_error err = {0};
-  if (vd_fill_record(rec->dom, params, n, &filled, &n_filled, &err) == 1) {
+  /* only the groups this driver never reported in bulk: see vd_fill_record */
+  unsigned missing = VD_GROUP_ALL & ~g.bulk_groups;
+  if (missing != 0 &&
+      vd_fill_record(rec->dom, params, n, missing, &filled, &n_filled, &err) == 1) {
     params = filled;
     n = n_filled;
   }
   vs_sample s;
   struct vm_info *vi = NULL;
-  if (vs_table_update(g.vms, uuid, dom_id, now_ns, params, n, &s) != 0 ||
+  if (vs_table_update(g.vms, uuid, dom_id, when, params, n, &s) != 0 ||
       (vi = vm_info_get_locked(rec->dom, uuid, now)) == NULL) {
     c_complain_once(LOG_ERR, &g.mem_complaint, PLUGIN_NAME " plugin: out of memory");
     vs_sample_clear(&s);
@@ -410,15 +415,20 @@ static int virt_read(user_data_t *ud) {
   if (ensure_connected() != 0)
     return 0;
   virDomainStatsRecordPtr *recs = NULL;
+  uint64_t t0 = monotonic_ns();
   int n = all_domain_stats(&recs);
+  uint64_t t1 = monotonic_ns();
   if (n < 0)
     return 0;
+  /* libvirt does not stamp records: each was taken during the call */
+  vs_when when = {.t_ns = t0 + (t1 - t0) / 2, .err_ns = (t1 - t0) / 2};
   cdtime_t now = cdtime();
-  uint64_t now_ns = monotonic_ns();
+  for (int i = 0; i < n; i++)
+    g.bulk_groups |= vd_record_groups(recs[i]->params, recs[i]->nparams);
   pthread_mutex_lock(&g.lock);
   vs_table_begin(g.vms);
   for (int i = 0; i < n; i++)
-    read_record_locked(recs[i], now, now_ns);
+    read_record_locked(recs[i], now, when);
   vs_table_sweep(g.vms); /* VMs gone since the last cycle: their state is freed */
   pthread_mutex_unlock(&g.lock);
   virDomainStatsRecordListFree(recs);
@@ -563,9 +573,10 @@ static int virt_refresh(user_data_t *ud) {
 
 /* ---------------------------------------------------------------- config */
 
-static int config_unknown(const char *where, const oconfig_item_t *c) {
-  ERROR(PLUGIN_NAME " plugin: unknown option \"%s\"%s; the plugin does not start",
-        c->key, where);
+/* vm: the <VM> block's name, or NULL at the plugin's top level. */
+static int config_unknown(const char *vm, const oconfig_item_t *c) {
+  ERROR(PLUGIN_NAME " plugin: unknown option \"%s\"%s%s%s; the plugin does not start",
+        c->key, vm ? " in <VM \"" : "", vm ? vm : "", vm ? "\">" : "");
   return -1;
 }
 
@@ -591,7 +602,7 @@ static int config_vm(const oconfig_item_t *ci) {
       o.set = NULL;
       status = cf_util_get_string(c, &o.set);
     } else {
-      status = config_unknown(" in <VM>", c);
+      status = config_unknown(o.name, c);
     }
   }
   if (status == 0 && o.set == NULL) {
@@ -636,7 +647,7 @@ static int virt_config(oconfig_item_t *ci) {
     } else if (strcasecmp(c->key, "VM") == 0) {
       status = config_vm(c);
     } else {
-      status = config_unknown("", c);
+      status = config_unknown(NULL, c);
     }
   }
   return status;

@@ -83,6 +83,7 @@ void fsp__log(fsp_engine *e, int level, const char *fmt, ...) {
 }
 
 fsp_store *fsp__engine_store(fsp_engine *e) { return &e->store; }
+fsp_table *fsp__engine_table(fsp_engine *e) { return &e->table; }
 
 void fsp_engine_config_default(fsp_engine_config *c) {
   memset(c, 0, sizeof(*c));
@@ -155,7 +156,7 @@ static void emit_and_store(fsp_engine *e, fsp_series *s, int64_t origin,
     e->cfg.emit(e->cfg.ctx, &out);
   for (int i = 0; i < fc->n_horizons; i++) {
     double v[3] = {pts[i].mean, pts[i].lo, pts[i].hi};
-    fsp__store_push(&e->store, s, 1 + i, (origin + pts[i].h) * fc->step_s, v);
+    fsp__store_push(&e->store, s, 1 + i, origin * fc->step_s, v); /* as the value list */
   }
   if (s->is_total)
     e->set_forecasts++;
@@ -188,6 +189,7 @@ static struct set_total *find_total(fsp_engine *e, const char *set, const char *
     return NULL;
   }
   t->total->is_total = 1;
+  snprintf(t->total->source, sizeof(t->total->source), "foresight_forecast");
   snprintf(t->set, sizeof(t->set), "%s", set);
   snprintf(t->metric, sizeof(t->metric), "%s", metric);
   t->agg_slot = -1;
@@ -416,7 +418,7 @@ static fsp_series *next_warm(fsp_engine *e) {
 static void warm_one(fsp_engine *e, fsp_series *s) {
   char err[512] = "";
   pthread_mutex_lock(&s->lock);
-  long n = fsp__store_load(&e->store, s, e->cfg.fc.history_slots, err, sizeof(err));
+  long n = fsp__store_load(e, s, e->cfg.fc.history_slots, err, sizeof(err));
   fsp_recs backlog = s->backlog;
   for (size_t i = 0; i < backlog.n; i++)
     fc_forecaster_add(s->fc, (double)backlog.v[i].slot * e->cfg.fc.step_s, backlog.v[i].mean);
@@ -566,11 +568,12 @@ fsp_engine *fsp_engine_create(const fsp_engine_config *c, char *err, size_t err_
   return e;
 }
 
-static int warm_found(void *ctx, const char *vm, const char *metric) {
+static int warm_found(void *ctx, const char *vm, const char *metric, const char *source) {
   fsp_engine *e = ctx;
   fsp_series *s = fsp__table_get(&e->table, vm, metric);
   if (s == NULL || s->registered || register_series(e, s) != 0)
-    return -1;
+    return -1; /* the same series under two sources: the first one found is read */
+  fsp__table_set_source(&e->table, vm, metric, source);
   s->warm_pending = 1;
   return push_ptr(&e->warm, &e->n_warm, &e->cap_warm, s);
 }
@@ -627,6 +630,11 @@ int fsp_engine_add(fsp_engine *e, const char *vm, const char *metric, double ts_
 void fsp_engine_set_host_set(fsp_engine *e, const char *vm, const char *metric,
                              const char *set) {
   fsp__table_set_host_set(&e->table, vm, metric, set);
+}
+
+void fsp_engine_set_source(fsp_engine *e, const char *vm, const char *metric,
+                           const char *plugin) {
+  fsp__table_set_source(&e->table, vm, metric, plugin);
 }
 
 long fsp_engine_pump(fsp_engine *e) {

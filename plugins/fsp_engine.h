@@ -25,15 +25,21 @@
  * last open step is not written at shutdown: a half step would shadow the rest of it
  * after a restart.
  *
- * Files (under data_dir, collectd's layout, see history/history.h):
- *   <vm>/foresight_forecast-<metric>/fs_usage.rrd          step means, DS value
- *   <vm>/foresight_forecast-<metric>/fs_forecast-h<s>.rrd  DS mean, lo, hi, written at
- *                                     the forecast's *target* time (origin + h), so a
- *                                     graph overlays usage and band without shifting
- *   set-<name>/foresight_forecast-<metric>/...            host-set totals, the same
- * Warm start: every <vm>/foresight_forecast-<metric>/fs_usage.rrd found at start is
- * read back (the last `history_slots` steps), fed to a new forecaster and fitted first,
- * and its forecasts emitted as soon as the fit ends.
+ * Files (under data_dir, collectd's layout, see history/history.h), named as collectd's
+ * rrdtool plugin would name the value lists (DESIGN.md, "Values inside collectd"), so
+ * foresight-graph and any RRD tool read them alike:
+ *   <vm>/<source>/fs_usage-<metric>.rrd       step means, DS value; <source> is the
+ *                                     plugin of the fs_usage lists (foresight_virt,
+ *                                     foresight_replay), foresight_forecast for a series
+ *                                     fed by a <Map> rule
+ *   <vm>/foresight_forecast-<metric>/fs_forecast-h<s>.rrd  DS mean, lo, hi at the
+ *                                     origin's time, as the value list (a graph shifts
+ *                                     the band by h to overlay it on usage)
+ *   set-<name>/foresight_forecast/fs_usage-<metric>.rrd and
+ *   set-<name>/foresight_forecast-<metric>/fs_forecast-h<s>.rrd: host-set totals
+ * Warm start: every <vm>/<any>/fs_usage-<metric>.rrd found at start is read back (the
+ * last `history_slots` steps), fed to a new forecaster and fitted first, and its
+ * forecasts emitted as soon as the fit ends.
  */
 #ifndef PLUGINS_FSP_ENGINE_H
 #define PLUGINS_FSP_ENGINE_H
@@ -98,13 +104,18 @@ enum {
 };
 /* The write path: adds a sample of (vm, metric) at ts_s. NaN and infinities are
  * ignored. When the result has FSP_ADD_NEW or FSP_ADD_CLOSED, the caller should tell
- * the series' host set (fsp_engine_set_host_set): that keeps meta data lookups off all
- * other samples. Thread-safe. */
+ * the series' host set (fsp_engine_set_host_set), and on FSP_ADD_NEW its source
+ * (fsp_engine_set_source): that keeps meta data lookups off all other samples.
+ * Thread-safe. */
 int fsp_engine_add(fsp_engine *e, const char *vm, const char *metric, double ts_s,
                    double value);
 /* The host set of (vm, metric); "" or NULL: none. Thread-safe. */
 void fsp_engine_set_host_set(fsp_engine *e, const char *vm, const char *metric,
                              const char *set);
+/* The plugin folder of (vm, metric)'s usage file (the plugin of its fs_usage lists);
+ * until told, "foresight_forecast". Thread-safe. */
+void fsp_engine_set_source(fsp_engine *e, const char *vm, const char *metric,
+                           const char *plugin);
 
 /* Manual mode: runs one stepper round, every due warm start and fit, and one flush in
  * the calling thread. Returns the number of steps processed. */

@@ -42,6 +42,7 @@ typedef struct fsp_series {
   double sum;
   uint32_t count;
   char set[FSP_NAME_MAX];
+  char source[FSP_NAME_MAX]; /* plugin folder of the usage file, "" until told */
 
   /* lock: the forecaster and its bookkeeping */
   pthread_mutex_t lock;
@@ -89,6 +90,10 @@ void fsp__table_set_host_set(fsp_table *t, const char *vm, const char *metric,
                              const char *set);
 /* Copies the series' host set (stripe lock held briefly). */
 void fsp__table_host_set(fsp_table *t, const fsp_series *s, char *out);
+void fsp__table_set_source(fsp_table *t, const char *vm, const char *metric,
+                           const char *plugin);
+/* Copies the series' source, "foresight_forecast" when none was told. */
+void fsp__table_source(fsp_table *t, const fsp_series *s, char *out);
 /* Moves every stripe's closed steps to *out (appended). -1 on no memory. */
 int fsp__table_take(fsp_table *t, fsp_recs *out);
 void fsp__table_counts(fsp_table *t, uint64_t *values, uint64_t *late, uint64_t *series);
@@ -127,18 +132,20 @@ int fsp__store_push(fsp_store *st, fsp_series *s, int kind, int64_t t, const dou
 /* Writes everything queued; returns samples written, counts errors in *errors.
  * Flusher thread only (or manual pump). */
 long fsp__store_flush(fsp_engine *e, uint64_t *errors);
-/* Finds <vm>/foresight_forecast-<metric>/fs_usage.rrd under data_dir; calls found()
- * for each. Returns how many, -1 when data_dir cannot be read (not when absent). */
-int fsp__store_scan(fsp_store *st, int (*found)(void *ctx, const char *vm,
-                                                 const char *metric), void *ctx,
-                    char *err, size_t err_len);
+/* Finds <vm>/<source>/fs_usage-<metric>.rrd under data_dir; calls found() for each.
+ * Returns how many, -1 when data_dir cannot be read (not when absent). */
+int fsp__store_scan(fsp_store *st,
+                    int (*found)(void *ctx, const char *vm, const char *metric,
+                                 const char *source),
+                    void *ctx, char *err, size_t err_len);
 /* Reads the last `slots` steps of the series' usage file into the forecaster (caller
  * holds s->lock). Returns slots read, or -1 with err filled. */
-long fsp__store_load(fsp_store *st, fsp_series *s, int slots, char *err, size_t err_len);
+long fsp__store_load(fsp_engine *e, fsp_series *s, int slots, char *err, size_t err_len);
 
 /* ---- fsp_engine.c ---- */
 void fsp__log(fsp_engine *e, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 fsp_store *fsp__engine_store(fsp_engine *e);
+fsp_table *fsp__engine_table(fsp_engine *e);
 
 #endif /* PLUGINS_FSP_INTERNAL_H */

@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PLUGIN_DIR_PREFIX "foresight_forecast-"
+#define USAGE_PREFIX "fs_usage-"
+#define RRD_SUFFIX ".rrd"
 
 int fsp__store_init(fsp_store *st, const char *data_dir, const fc_config *fc) {
   memset(st, 0, sizeof(*st));
@@ -83,13 +84,21 @@ static int rec_cmp(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int file_path(const fsp_store *st, const fsp_series *s, int kind, char *out,
-                     size_t n, fs_hist_error *err) {
+/* kind 0: <vm>/<source>/fs_usage-<metric>.rrd; kind 1 + i:
+ * <vm>/foresight_forecast-<metric>/fs_forecast-h<s>.rrd */
+static int file_path(fsp_engine *e, const fsp_series *s, int kind, char *out, size_t n,
+                     fs_hist_error *err) {
+  const fsp_store *st = fsp__engine_store(e);
+  if (kind == 0) {
+    char source[FSP_NAME_MAX];
+    fsp__table_source(fsp__engine_table(e), s, source);
+    return fs_hist_path(out, n, st->data_dir, s->vm, source, NULL, "fs_usage", s->metric,
+                        err);
+  }
   char ti[32];
-  if (kind > 0)
-    snprintf(ti, sizeof(ti), "h%d", st->horizon_s[kind - 1]);
+  snprintf(ti, sizeof(ti), "h%d", st->horizon_s[kind - 1]);
   return fs_hist_path(out, n, st->data_dir, s->vm, "foresight_forecast", s->metric,
-                      kind == 0 ? "fs_usage" : "fs_forecast", kind == 0 ? NULL : ti, err);
+                      "fs_forecast", ti, err);
 }
 
 /* Writes recs[0..n-1], all of one file. Returns samples written or -1. */
@@ -101,7 +110,7 @@ static long write_file(fsp_engine *e, fsp_store *st, const fsp_hist_rec *recs, s
   size_t n_ds = kind == 0 ? 1 : 3;
   char path[4096];
   fs_hist_error err = {0};
-  int rc = file_path(st, s, kind, path, sizeof(path), &err);
+  int rc = file_path(e, s, kind, path, sizeof(path), &err);
   if (rc == 0 && !(s->ensured & bit)) {
     rc = fs_hist_ensure(path, kind == 0 ? &st->usage_layout : &st->band_layout,
                         (time_t)recs[0].t, &err);
@@ -159,33 +168,46 @@ long fsp__store_flush(fsp_engine *e, uint64_t *errors) {
   return total;
 }
 
-static int has_usage_file(const char *dir, const char *sub) {
-  char path[4096];
-  if (snprintf(path, sizeof(path), "%s/%s/fs_usage.rrd", dir, sub) >= (int)sizeof(path))
-    return 0;
-  return access(path, R_OK) == 0;
+/* The metric of a file named fs_usage-<metric>.rrd, or NULL. */
+static const char *usage_metric(const char *name, char *out, size_t n) {
+  size_t len = strlen(name), plen = strlen(USAGE_PREFIX), slen = strlen(RRD_SUFFIX);
+  if (len <= plen + slen || strncmp(name, USAGE_PREFIX, plen) != 0 ||
+      strcmp(name + len - slen, RRD_SUFFIX) != 0 || len - plen - slen >= n)
+    return NULL;
+  snprintf(out, n, "%.*s", (int)(len - plen - slen), name + plen);
+  return out;
 }
 
-/* Calls found() for each foresight_forecast-<metric>/fs_usage.rrd of one host folder. */
+/* Calls found() for each <source>/fs_usage-<metric>.rrd of one host folder. */
 static int scan_host(const char *dir, const char *vm,
-                     int (*found)(void *, const char *, const char *), void *ctx) {
+                     int (*found)(void *, const char *, const char *, const char *),
+                     void *ctx) {
   DIR *d = opendir(dir);
   if (d == NULL)
     return 0;
   int n = 0;
-  size_t plen = strlen(PLUGIN_DIR_PREFIX);
   for (struct dirent *de; (de = readdir(d)) != NULL;) {
-    if (strncmp(de->d_name, PLUGIN_DIR_PREFIX, plen) != 0 || de->d_name[plen] == '\0' ||
-        !has_usage_file(dir, de->d_name))
+    char sub[4096];
+    if (de->d_name[0] == '.' ||
+        snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub))
       continue;
-    if (found(ctx, vm, de->d_name + plen) == 0)
-      n++;
+    DIR *p = opendir(sub);
+    if (p == NULL)
+      continue;
+    for (struct dirent *fe; (fe = readdir(p)) != NULL;) {
+      char metric[FSP_NAME_MAX];
+      if (usage_metric(fe->d_name, metric, sizeof(metric)) != NULL &&
+          found(ctx, vm, metric, de->d_name) == 0)
+        n++;
+    }
+    closedir(p);
   }
   closedir(d);
   return n;
 }
 
-int fsp__store_scan(fsp_store *st, int (*found)(void *, const char *, const char *),
+int fsp__store_scan(fsp_store *st,
+                    int (*found)(void *, const char *, const char *, const char *),
                     void *ctx, char *err, size_t err_len) {
   if (st->data_dir == NULL)
     return 0;
@@ -210,12 +232,13 @@ int fsp__store_scan(fsp_store *st, int (*found)(void *, const char *, const char
   return n;
 }
 
-long fsp__store_load(fsp_store *st, fsp_series *s, int slots, char *err, size_t err_len) {
+long fsp__store_load(fsp_engine *e, fsp_series *s, int slots, char *err, size_t err_len) {
+  fsp_store *st = fsp__engine_store(e);
   char path[4096];
   fs_hist_error herr = {0};
   time_t last;
   fs_hist_series hs = {0};
-  if (file_path(st, s, 0, path, sizeof(path), &herr) != 0 ||
+  if (file_path(e, s, 0, path, sizeof(path), &herr) != 0 ||
       fs_hist_last(path, &last, &herr) != 0 ||
       fs_hist_fetch(path, last - (time_t)slots * st->step_s, last, &hs, &herr) != 0) {
     snprintf(err, err_len, "%s", herr.msg);

@@ -218,6 +218,24 @@ void fsp__table_host_set(fsp_table *t, const fsp_series *s, char *out) {
   pthread_mutex_unlock(&st->lock);
 }
 
+void fsp__table_set_source(fsp_table *t, const char *vm, const char *metric,
+                           const char *plugin) {
+  uint64_t h = fsp__hash(vm, metric);
+  struct fsp_stripe *st = stripe_of(t, h);
+  pthread_mutex_lock(&st->lock);
+  fsp_series *s = find_locked(st, h, vm, metric);
+  if (s != NULL)
+    snprintf(s->source, sizeof(s->source), "%s", plugin);
+  pthread_mutex_unlock(&st->lock);
+}
+
+void fsp__table_source(fsp_table *t, const fsp_series *s, char *out) {
+  struct fsp_stripe *st = stripe_of(t, s->hash); /* a host-set total: harmless */
+  pthread_mutex_lock(&st->lock);
+  snprintf(out, FSP_NAME_MAX, "%s", s->source[0] ? s->source : "foresight_forecast");
+  pthread_mutex_unlock(&st->lock);
+}
+
 int fsp__table_take(fsp_table *t, fsp_recs *out) {
   int rc = 0;
   for (int i = 0; i < FSP_STRIPES; i++) {

@@ -442,14 +442,18 @@ static void add_copy(struct fill *f, const virTypedParameter *src) {
     f->oom = 1;
 }
 
-static void fill_from_info(virDomainPtr dom, struct fill *f) {
+static void fill_from_info(virDomainPtr dom, unsigned want, struct fill *f) {
   virDomainInfo info;
   if (virDomainGetInfo(dom, &info) < 0)
     return;
-  add_u64(f, "cpu.time", info.cpuTime);
-  add_u64(f, "vcpu.current", info.nrVirtCpu);
-  add_u64(f, "balloon.current", info.memory);
-  add_u64(f, "balloon.maximum", info.maxMem);
+  if (want & VD_GROUP_CPU)
+    add_u64(f, "cpu.time", info.cpuTime);
+  if (want & VD_GROUP_VCPU)
+    add_u64(f, "vcpu.current", info.nrVirtCpu);
+  if (want & VD_GROUP_BALLOON) {
+    add_u64(f, "balloon.current", info.memory);
+    add_u64(f, "balloon.maximum", info.maxMem);
+  }
 }
 
 static void fill_from_memory_stats(virDomainPtr dom, struct fill *f) {
@@ -524,35 +528,47 @@ static void fill_devices(virDomainPtr dom, int want_disks, int want_ifaces,
   free(xml);
 }
 
+unsigned vd_record_groups(const virTypedParameter *params, int nparams) {
+  static const struct { const char *key; unsigned group; } marks[] = {
+      {"cpu.time", VD_GROUP_CPU},         {"vcpu.current", VD_GROUP_VCPU},
+      {"balloon.current", VD_GROUP_BALLOON}, {"block.count", VD_GROUP_BLOCK},
+      {"net.count", VD_GROUP_NET}};
+  unsigned groups = 0;
+  for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+    if (has(params, nparams, marks[i].key))
+      groups |= marks[i].group;
+  return groups;
+}
+
 int vd_fill_record(virDomainPtr dom, const virTypedParameter *params, int nparams,
-                   virTypedParameter **out, int *nout, vd_error *err) {
+                   unsigned groups, virTypedParameter **out, int *nout, vd_error *err) {
   *out = NULL;
   *nout = 0;
-  int no_balloon_group = !has(params, nparams, "balloon.current");
-  int want_info = !has(params, nparams, "cpu.time") || !has(params, nparams, "vcpu.current") ||
-                  no_balloon_group || !has(params, nparams, "balloon.maximum");
-  int want_vmax = !has(params, nparams, "vcpu.maximum");
-  int want_disks = !has(params, nparams, "block.count");
-  int want_ifaces = !has(params, nparams, "net.count");
-  if (!want_info && !want_vmax && !no_balloon_group && !want_disks && !want_ifaces)
+  unsigned want = groups & ~vd_record_groups(params, nparams);
+  int want_vmax = (groups & VD_GROUP_VCPU) && !has(params, nparams, "vcpu.maximum");
+  if (want == 0 && !want_vmax)
     return 0;
   struct fill f = {.p = NULL};
   for (int i = 0; i < nparams && !f.oom; i++)
     add_copy(&f, &params[i]);
-  if (want_info)
-    fill_from_info(dom, &f);
+  if (want & (VD_GROUP_CPU | VD_GROUP_VCPU | VD_GROUP_BALLOON))
+    fill_from_info(dom, want, &f);
   if (want_vmax) {
     int max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_VCPU_MAXIMUM | VIR_DOMAIN_AFFECT_LIVE);
     if (max > 0)
       add_u64(&f, "vcpu.maximum", (unsigned long long)max);
   }
-  if (no_balloon_group)
+  if (want & VD_GROUP_BALLOON)
     fill_from_memory_stats(dom, &f);
-  if (want_disks || want_ifaces)
-    fill_devices(dom, want_disks, want_ifaces, &f);
+  if (want & (VD_GROUP_BLOCK | VD_GROUP_NET))
+    fill_devices(dom, want & VD_GROUP_BLOCK, want & VD_GROUP_NET, &f);
   if (f.oom) {
     virTypedParamsFree(f.p, f.n);
     return fail(err, VD_ENOMEM, "stats record: out of memory");
+  }
+  if (f.n == nparams) { /* every call failed: nothing added */
+    virTypedParamsFree(f.p, f.n);
+    return 0;
   }
   *out = f.p;
   *nout = f.n;

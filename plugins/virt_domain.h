@@ -93,20 +93,33 @@ int vd_fetch_limits(virDomainPtr dom, const char *const *disks, size_t n_disks,
  * running domain. Returns 0 or VD_ELIBVIRT. May wait on a busy VM. */
 int vd_set_balloon_period(virDomainPtr dom, int period_s, vd_error *err);
 
-/* Completes a stats record from per-domain calls when the driver left groups out of
- * it: "cpu.time", "vcpu.current" and "balloon.current/maximum" from virDomainGetInfo,
- * "vcpu.maximum" from virDomainGetVcpusFlags, guest memory stats
- * ("balloon.unused/available/usable") from virDomainMemoryStats when the record has no
- * balloon group at all, and the block and net groups (names from the domain XML,
- * counters from virDomainBlockStats/virDomainInterfaceStats) when it lacks
- * "block.count"/"net.count". Keys the record already has are never asked for, so a
- * driver that reports everything in bulk (QEMU) costs nothing here; libvirt's test
- * driver, which reports the state group only, gets every group.
- * Returns 0 with *out = NULL when nothing was missing; 1 with *out a new record (a
- * copy of params plus the added keys; the caller frees it with virTypedParamsFree(*out,
+/* Stats groups as vd_fill_record can complete them (bits). */
+enum {
+  VD_GROUP_CPU = 1,     /* "cpu.time" */
+  VD_GROUP_VCPU = 2,    /* "vcpu.current", "vcpu.maximum" */
+  VD_GROUP_BALLOON = 4, /* "balloon.current" and the guest's memory stats */
+  VD_GROUP_BLOCK = 8,   /* "block.count" and per-disk counters */
+  VD_GROUP_NET = 16,    /* "net.count" and per-interface counters */
+  VD_GROUP_ALL = 31,
+};
+
+/* The groups a record has (by the keys named above). */
+unsigned vd_record_groups(const virTypedParameter *params, int nparams);
+
+/* Completes a stats record from per-domain calls, for the groups in `groups` that the
+ * record lacks: "cpu.time", "vcpu.current" and "balloon.current/maximum" from
+ * virDomainGetInfo, "vcpu.maximum" from virDomainGetVcpusFlags, the guest's memory
+ * stats ("balloon.unused/available/usable") from virDomainMemoryStats, and the block
+ * and net groups (names from the domain XML, counters from virDomainBlockStats and
+ * virDomainInterfaceStats). libvirt's test driver reports the state group only; QEMU
+ * reports all of them -- but a VM that is starting may lack some, and asking QEMU for
+ * memory stats would then wait on it, so the caller leaves out of `groups` whatever
+ * the driver was seen to report in bulk.
+ * Returns 0 with *out = NULL when nothing was added; 1 with *out a new record (a copy
+ * of params plus the added keys; the caller frees it with virTypedParamsFree(*out,
  * *nout)); or VD_ENOMEM. A per-domain call that fails just adds nothing. */
 int vd_fill_record(virDomainPtr dom, const virTypedParameter *params, int nparams,
-                   virTypedParameter **out, int *nout, vd_error *err);
+                   unsigned groups, virTypedParameter **out, int *nout, vd_error *err);
 
 /* Target device names (<target dev='...'/>) of the domain XML's <element> elements
  * ("disk" or "interface"), in document order, as libvirt formats them; an element

@@ -11,8 +11,9 @@
  *     allocation leaves the previous base intact (vs_table_update builds the new arrays
  *     before it frees the old ones).
  * A rate is reported only when both records have the counter, the domain id did not
- * change, wall time advanced and no counter went back; otherwise NaN, and the current
- * record becomes the base (one sample skipped after a restart, never a negative rate).
+ * change, the time between them is known (VS_MAX_TIME_ERROR) and no counter went back;
+ * otherwise NaN, and the current record becomes the base (one sample skipped after a
+ * restart, never a negative rate).
  */
 #include "plugins/virt_sample.h"
 
@@ -42,7 +43,7 @@ struct vm_entry {
   char *uuid;
   unsigned gen;
   int dom_id;
-  uint64_t t_ns;
+  vs_when when;
   int have_cpu;
   uint64_t cpu_ns;
   struct group_base disks, ifaces;
@@ -249,11 +250,20 @@ static double group_kbps(const struct group_base *base, const vs_device *dev, si
   return bytes / dt_s / 1024.0;
 }
 
-static void set_rates(const struct vm_entry *e, int dom_id, uint64_t now_ns,
+/* Whether the time between two records is known well enough for a rate. */
+static int interval_known(vs_when a, vs_when b) {
+  if (b.t_ns <= a.t_ns)
+    return 0;
+  double dt = (double)(b.t_ns - a.t_ns);
+  return (double)a.err_ns + (double)b.err_ns <= VS_MAX_TIME_ERROR * dt;
+}
+
+static void set_rates(const struct vm_entry *e, int dom_id, vs_when when,
                       const struct record_raw *raw, vs_sample *s) {
-  if (e == NULL || now_ns <= e->t_ns || (dom_id >= 0 && e->dom_id >= 0 && dom_id != e->dom_id))
+  if (e == NULL || !interval_known(e->when, when) ||
+      (dom_id >= 0 && e->dom_id >= 0 && dom_id != e->dom_id))
     return;
-  uint64_t dt_ns = now_ns - e->t_ns;
+  uint64_t dt_ns = when.t_ns - e->when.t_ns;
   if (raw->have_cpu && e->have_cpu && raw->cpu_ns >= e->cpu_ns)
     s->cpu_cores = (double)(raw->cpu_ns - e->cpu_ns) / (double)dt_ns;
   double dt_s = (double)dt_ns / 1e9;
@@ -302,7 +312,7 @@ static void entry_free(const vs_table *t, struct vm_entry *e) {
 }
 
 /* Makes the current record the entry's base; on VS_ENOMEM the entry is unchanged. */
-static int entry_rebase(struct vm_entry *e, int dom_id, uint64_t now_ns,
+static int entry_rebase(struct vm_entry *e, int dom_id, vs_when when,
                         const struct record_raw *raw, const vs_sample *s) {
   struct group_base disks, ifaces;
   if (group_copy(&disks, s->disks, s->n_disks, raw->disks_known) != 0)
@@ -316,7 +326,7 @@ static int entry_rebase(struct vm_entry *e, int dom_id, uint64_t now_ns,
   e->disks = disks;
   e->ifaces = ifaces;
   e->dom_id = dom_id;
-  e->t_ns = now_ns;
+  e->when = when;
   e->have_cpu = raw->have_cpu;
   e->cpu_ns = raw->cpu_ns;
   return VS_OK;
@@ -411,19 +421,19 @@ static void table_remove(vs_table *t, struct vm_entry *victim) {
   t->size--;
 }
 
-int vs_table_update(vs_table *t, const char *uuid, int dom_id, uint64_t now_ns,
+int vs_table_update(vs_table *t, const char *uuid, int dom_id, vs_when when,
                     const virTypedParameter *params, int nparams, vs_sample *out) {
   struct record_raw raw;
   if (read_record(params, nparams, out, &raw) != 0)
     return VS_ENOMEM;
   struct vm_entry *e = table_find(t, uuid);
-  set_rates(e, dom_id, now_ns, &raw, out);
+  set_rates(e, dom_id, when, &raw, out);
   int added = e == NULL;
   if (added && (e = table_add(t, uuid)) == NULL) {
     vs_sample_clear(out);
     return VS_ENOMEM;
   }
-  if (entry_rebase(e, dom_id, now_ns, &raw, out) != 0) {
+  if (entry_rebase(e, dom_id, when, &raw, out) != 0) {
     if (added)
       table_remove(t, e);
     vs_sample_clear(out);

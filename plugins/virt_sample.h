@@ -17,8 +17,9 @@
  *
  * Unknown is NaN, never 0: a first record (no previous one), a record lacking the keys
  * (guest without balloon driver, driver that does not report a group), a counter that
- * went back (the VM restarted, or a device was replaced) or a changed domain id (the VM
- * restarted between two cycles) all give NaN for the rates concerned, and the record
+ * went back (the VM restarted, or a device was replaced), a changed domain id (the VM
+ * restarted between two cycles) or sampling times too uncertain (a bulk call that took
+ * long, see vs_when) all give NaN for the rates concerned, and the record
  * becomes the new base, so the next cycle has a rate again. Zero disks or interfaces
  * reported ("block.count" = 0) is a known 0.
  *
@@ -93,12 +94,24 @@ void vs_table_destroy(vs_table *t); /* NULL is fine */
 /* Starts a cycle: VMs not updated from now until vs_table_sweep() are forgotten. */
 void vs_table_begin(vs_table *t);
 
+/* When a record was taken: libvirt does not stamp records, so the caller gives its best
+ * estimate (the middle of the bulk call) and how far off it may be (half the call's
+ * duration). A call slowed down by a starting or stuck VM can take seconds. */
+typedef struct vs_when {
+  uint64_t t_ns;   /* a monotonic clock, nanoseconds */
+  uint64_t err_ns; /* |true time - t_ns| <= err_ns */
+} vs_when;
+
+/* Rates are reported only when the two records' time errors together are at most this
+ * share of the time between them (so a rate is off by at most 25%, and in practice far
+ * less: records come in the same order each cycle). */
+#define VS_MAX_TIME_ERROR 0.25
+
 /* Reads the record of the VM `uuid` (running as domain id `dom_id`, -1 if unknown),
- * taken at `now_ns` (a monotonic clock, nanoseconds), computes the rates against the
- * VM's previous record, and keeps this one as the next base. The caller owns *out
- * (vs_sample_clear); its names borrow from params. On VS_ENOMEM *out is cleared and the
- * VM's history is left as it was. */
-int vs_table_update(vs_table *t, const char *uuid, int dom_id, uint64_t now_ns,
+ * taken `when`, computes the rates against the VM's previous record, and keeps this one
+ * as the next base. The caller owns *out (vs_sample_clear); its names borrow from
+ * params. On VS_ENOMEM *out is cleared and the VM's history is left as it was. */
+int vs_table_update(vs_table *t, const char *uuid, int dom_id, vs_when when,
                     const virTypedParameter *params, int nparams, vs_sample *out);
 
 /* Forgets the VMs not updated since vs_table_begin(); returns how many. */

@@ -13,9 +13,6 @@ cd "$top"
 export FS_TRACES="${FS_TRACES:-$top/../shared/traces}"
 "$top/scripts/install-deps.sh" || exit 1
 
-# the integration tests replay ../shared/traces (they skip without it)
-export FS_TRACES="${FS_TRACES:-$top/../shared/traces}"
-
 total_pass=0
 total_fail=0
 # Runs `make check` in build/$1 with extra make arguments; adds up the summary.

@@ -130,7 +130,7 @@ EOF
 
 # act_decisions LOG STATUS: the decision lines the actuator logged with that status.
 act_decisions() {
-  grep -E "foresight_actuator plugin: HostSet \"[^\"]+\": decision [0-9]+ .*: $2" "$1"
+  grep -E "foresight_actuator plugin: HostSet \"[^\"]+\": decision [0-9]+ .*: $2" "$1" 2>/dev/null
 }
 
 # act_last_to LOG VM RESOURCE: the `to` of the last applied grow/shrink/lend/repay/
@@ -232,4 +232,22 @@ EOF
 act_loans() {
   [ -f "$1" ] && grep '^loan ' "$1"
   return 0
+}
+
+# act_wait_exit SECONDS: waits for the daemon to exit by itself; its exit status, or
+# fails the test when it is still running after SECONDS.
+act_wait_exit() {
+  local i=0
+  while kill -0 "$FS_PID" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -le $(($1 * 4)) ] || fs_fail "the daemon did not exit within $1 s"
+    sleep 0.25
+  done
+  wait "$FS_PID" 2>/dev/null
+}
+
+# act_stop: stops the daemon as an operator would (SIGTERM), 30 s at most.
+act_stop() {
+  kill -TERM "$FS_PID" 2>/dev/null
+  act_wait_exit 30
 }

@@ -143,8 +143,7 @@ sleep 1
 echo "ok: bad commands answered ($(field "$r" error); $(field "$r3" error))"
 
 echo "== restart: the persisted policy is still in force"
-kill -TERM "$FS_PID"
-wait "$FS_PID"
+act_stop
 fs_start "$CONF"
 fs_wait 20 grep -q "policy set over MQTT .* replaces the config file's" "$LOG" ||
   fs_fail "the restart did not take the persisted policy"

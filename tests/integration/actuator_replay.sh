@@ -43,8 +43,7 @@ fs_wait 5 gone || fs_fail "repaid loan $loan_id still in the ledger"
 echo "ok: loan $loan_id repaid (rule $rule) and gone from the ledger"
 
 # stop deciding, then compare what libvirt says with what the decisions promised
-kill -TERM "$FS_PID"
-wait "$FS_PID"
+act_stop
 echo "$(act_decisions "$LOG" applied | wc -l) decisions applied"
 checked=0
 for vm in web1 web2; do

@@ -38,13 +38,18 @@ apart() {
 }
 
 echo "== 1: run until a loan is outstanding, then stop"
-fs_start "$CONF"
-has_loan() { act_loans "$LEDGER" | grep -q .; }
-fs_wait 100 has_loan || fs_fail "no loan in the ledger within 100 s"
-kill -TERM "$FS_PID"
-wait "$FS_PID"
-LOANS=$(act_loans "$LEDGER" | awk '{ print $2 }')
-[ -n "$LOANS" ] || fs_fail "the loans were repaid before the stop; nothing outstanding"
+# A loan may be repaid in the cycle that runs while the daemon stops; then run again.
+LOANS=""
+for attempt in 1 2 3 4 5; do
+  fs_start "$CONF"
+  has_loan() { act_loans "$LEDGER" | grep -q .; }
+  fs_wait 100 has_loan || fs_fail "no loan in the ledger within 100 s"
+  act_stop
+  LOANS=$(act_loans "$LEDGER" | awk '{ print $2 }')
+  [ -z "$LOANS" ] || break
+  echo "attempt $attempt: the loans were repaid while stopping; again"
+done
+[ -n "$LOANS" ] || fs_fail "never stopped with a loan outstanding"
 echo "stopped with loans outstanding: $(echo $LOANS)"
 [ -z "$(apart)" ] || fs_fail "config and live apart before any crash: $(apart)"
 
@@ -54,7 +59,7 @@ FORESIGHT_TEST_KILL_AFTER_SETS=1
 export FORESIGHT_TEST_KILL_AFTER_SETS
 fs_start "$CONF"
 unset FORESIGHT_TEST_KILL_AFTER_SETS
-wait "$FS_PID"
+act_wait_exit 60
 rc=$?
 [ $rc -eq 137 ] || fs_fail "the daemon was not killed by the hook (exit $rc)"
 tail -n +"$mark" "$LOG" | grep -q "loans outstanding from the ledger" ||
@@ -83,8 +88,7 @@ for id in $LOANS; do
   echo "ok: loan $id repaid: $(act_decisions "$LOG" applied | grep "repay .*(loan $id)" |
     sed 's/.*\(decision [0-9]*\).*\(rule=[a-z]*\).*/\1 \2/')"
 done
-kill -TERM "$FS_PID"
-wait "$FS_PID"
+act_stop
 [ -z "$(apart)" ] || fs_fail "config and live still apart after recovery: $(apart)"
 echo "ok: every domain's config and live allocation agree"
 echo "PASS"

@@ -43,7 +43,7 @@ LoadPlugin foresight_forecast
 </Plugin>
 CONF
 
-USAGE="$DATA/$VM/foresight_forecast-cpu/fs_usage.rrd"
+USAGE="$DATA/$VM/foresight_replay/fs_usage-cpu.rrd"
 BAND="$DATA/$VM/foresight_forecast-cpu/fs_forecast-h300.rrd"
 FAR=$((EPOCH + 400 * 86400)) # beyond any replayed time
 
@@ -80,7 +80,7 @@ first_live=$(fs_rrd_rows "$USAGE" "$L1" "$FAR" | awk 'NR == 1 { print $1 }')
 first_fc=$(fs_rrd_rows "$BAND" "$F1" "$FAR" | awk 'NR == 1 { print $1 }')
 [ -n "$first_live" ] || fs_fail "no usage step after the restart"
 [ -n "$first_fc" ] || fs_fail "no forecast after the restart"
-origin=$((first_fc - 300))
+origin=$first_fc # forecasts are stored at their origin, as the value lists
 live_steps=$(((origin - first_live) / 300 + 1))
 echo "after restart: first live step $first_live, first new forecast from origin $origin" \
   "($live_steps live steps; a fit from live data alone needs $MIN_FIT_STEPS)"

@@ -115,10 +115,13 @@ static void feed(struct fixture *fx, const char *vm, int64_t from, int64_t to, d
     fsp_engine_add(fx->e, vm, "cpu", (double)k * STEP, scale * wave(k));
 }
 
-static void path_of(struct fixture *fx, const char *vm, const char *type, const char *ti,
+/* The usage file (ti NULL) under `source`, or the forecast file of horizon ti. */
+static void path_of(struct fixture *fx, const char *vm, const char *source, const char *ti,
                     char *out) {
-  assert_int_equal(fs_hist_path(out, 512, fx->dir, vm, "foresight_forecast", "cpu", type,
-                                ti, NULL), 0);
+  int rc = ti == NULL ? fs_hist_path(out, 512, fx->dir, vm, source, NULL, "fs_usage", "cpu", NULL)
+                      : fs_hist_path(out, 512, fx->dir, vm, "foresight_forecast", "cpu",
+                                     "fs_forecast", ti, NULL);
+  assert_int_equal(rc, 0);
 }
 
 static const struct out *last_out(struct fixture *fx, const char *host) {
@@ -143,7 +146,7 @@ static void test_step_mean_is_written_when_a_later_step_starts(void **state) {
   assert_true(bits & FSP_ADD_CLOSED);
   fsp_engine_pump(fx->e);
   char path[512];
-  path_of(fx, "vm1", "fs_usage", NULL, path);
+  path_of(fx, "vm1", "foresight_forecast", NULL, path);
   time_t last;
   assert_int_equal(fs_hist_last(path, &last, NULL), 0);
   assert_int_equal((int64_t)last, k * STEP);
@@ -151,6 +154,23 @@ static void test_step_mean_is_written_when_a_later_step_starts(void **state) {
   assert_int_equal(fs_hist_fetch(path, last - STEP, last, &hs, NULL), 0);
   assert_close(hs.values[hs.n - 1], 3.0, 1e-9);
   fs_hist_series_free(&hs);
+}
+
+/* The usage file sits under the plugin its values came from, as rrdtool would put it. */
+static void test_usage_file_goes_under_its_source_plugin(void **state) {
+  struct fixture *fx = *state;
+  start(fx);
+  fsp_engine_add(fx->e, "vm1", "cpu", SLOT0 * STEP, 1.0);
+  fsp_engine_set_source(fx->e, "vm1", "cpu", "foresight_replay");
+  fsp_engine_add(fx->e, "vm1", "cpu", (SLOT0 + 1) * STEP, 1.0);
+  fsp_engine_pump(fx->e);
+  char path[512];
+  path_of(fx, "vm1", "foresight_replay", NULL, path);
+  time_t last;
+  assert_int_equal(fs_hist_last(path, &last, NULL), 0);
+  assert_int_equal((int64_t)last, SLOT0 * STEP);
+  path_of(fx, "vm1", "foresight_forecast", NULL, path);
+  assert_int_equal(fs_hist_last(path, &last, NULL), FS_HIST_ENOENT);
 }
 
 static void test_sample_for_a_closed_step_is_late_and_dropped(void **state) {
@@ -202,7 +222,7 @@ static void test_forecasts_follow_the_first_fit_for_every_horizon(void **state) 
   assert_close(fx->out[fx->n_out - 1].origin_s, (SLOT0 + 608) * (double)STEP, 0);
 }
 
-/* A forecast file holds the band at the forecast's target time (origin + h). */
+/* A forecast file holds the band at the origin's time, as the value list. */
 static void test_forecast_file_holds_the_band_at_the_target_time(void **state) {
   struct fixture *fx = *state;
   start(fx);
@@ -213,10 +233,10 @@ static void test_forecast_file_holds_the_band_at_the_target_time(void **state) {
   const struct out *o = last_out(fx, "vm1");
   assert_non_null(o);
   char path[512];
-  path_of(fx, "vm1", "fs_forecast", "h3600", path);
+  path_of(fx, "vm1", NULL, "h3600", path);
   time_t last;
   assert_int_equal(fs_hist_last(path, &last, NULL), 0);
-  assert_close((double)last, o->origin_s + 12 * STEP, 0);
+  assert_close((double)last, o->origin_s, 0);
   fs_hist_series hs;
   assert_int_equal(fs_hist_fetch(path, last - STEP, last, &hs, NULL), 0);
   assert_int_equal(hs.n_ds, 3);
@@ -231,7 +251,9 @@ static void test_forecast_file_holds_the_band_at_the_target_time(void **state) {
 static void test_restart_rebuilds_from_history_and_forecasts_without_new_samples(void **state) {
   struct fixture *fx = *state;
   start(fx);
-  feed(fx, "vm1", SLOT0, SLOT0 + 600, 1.0);
+  feed(fx, "vm1", SLOT0, SLOT0 + 1, 1.0);
+  fsp_engine_set_source(fx->e, "vm1", "cpu", "foresight_replay");
+  feed(fx, "vm1", SLOT0 + 1, SLOT0 + 600, 1.0);
   fsp_engine_pump(fx->e);
   fsp_engine_destroy(fx->e); /* stop: last flush */
   fx->e = NULL;
@@ -270,7 +292,7 @@ static void test_steps_during_warm_start_follow_the_history(void **state) {
   assert_int_equal(st.warm_done, 1);
   assert_int_equal(st.fits, 1);
   char path[512];
-  path_of(fx, "vm1", "fs_usage", NULL, path);
+  path_of(fx, "vm1", "foresight_forecast", NULL, path);
   time_t last;
   assert_int_equal(fs_hist_last(path, &last, NULL), 0);
   assert_int_equal((int64_t)last, (SLOT0 + 603) * STEP);
@@ -355,10 +377,10 @@ static void test_threaded_engine_forecasts_and_writes_files(void **state) {
   assert_true(fx->n_out >= 1);
   assert_close(fx->out[fx->n_out - 1].origin_s, want, 0);
   char path[512];
-  path_of(fx, "vm1", "fs_forecast", "h300", path);
+  path_of(fx, "vm1", NULL, "h300", path);
   time_t last;
   assert_int_equal(fs_hist_last(path, &last, NULL), 0);
-  assert_close((double)last, fx->out[fx->n_out - 1].origin_s + STEP, 0);
+  assert_close((double)last, fx->out[fx->n_out - 1].origin_s, 0);
 }
 
 /* ------------------------------------------------------------------ config */
@@ -382,6 +404,7 @@ static void test_bad_config_values_are_named(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_step_mean_is_written_when_a_later_step_starts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_usage_file_goes_under_its_source_plugin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sample_for_a_closed_step_is_late_and_dropped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nan_sample_is_ignored, setup, teardown),
       cmocka_unit_test_setup_teardown(test_forecasts_follow_the_first_fit_for_every_horizon, setup, teardown),

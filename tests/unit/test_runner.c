@@ -215,6 +215,25 @@ static void test_runner_cycle_applies_a_grow_to_the_domain(void **state) {
   assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", CONFIG), 4);
 }
 
+/* Within the warm-up nothing is decided; after it, the same rows are planned. */
+static void test_runner_decides_nothing_during_warm_up(void **state) {
+  rfx *f = *state;
+  start_runner(f);
+  act_runner_destroy(f->r);
+  act_runner_config cfg;
+  act_runner_config_init(&cfg);
+  cfg.state_dir = f->lv->dir;
+  cfg.warmup_s = 2;
+  act_runner_io io = {.user = f, .publish = io_publish, .fill_rows = io_fill_rows,
+                      .applied = io_applied, .log = io_log};
+  f->r = act_runner_create(&cfg, make_policy(f), f->hv, &io, &f->err);
+  feed(f, "web1", 2, 1.0, 3.2);
+  assert_int_equal(act_runner_cycle(f->r, NOW), 0);
+  assert_int_equal(act_runner_cycle(f->r, NOW + 1), 0);
+  assert_int_equal(count(f, "web/decision"), 0);
+  assert_int_equal(act_runner_cycle(f->r, NOW + 2), 1);
+}
+
 /* The decision is published before its result, both QoS 1, with one id. */
 static void test_runner_publishes_decision_then_result_with_one_id(void **state) {
   rfx *f = *state;
@@ -579,6 +598,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
       T(test_runner_cycle_applies_a_grow_to_the_domain),
+      T(test_runner_decides_nothing_during_warm_up),
       T(test_runner_publishes_decision_then_result_with_one_id),
       T(test_runner_next_cycle_does_not_redo_an_applied_change),
       T(test_runner_dry_run_publishes_and_changes_nothing),

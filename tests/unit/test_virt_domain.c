@@ -290,7 +290,9 @@ static void test_fill_completes_state_only_record(void **state) {
   virTypedParameter *p;
   int n;
   vd_error err = {0};
-  assert_int_equal(vd_fill_record(d->tagged, recs[0]->params, recs[0]->nparams, &p, &n, &err), 1);
+  assert_int_equal(vd_fill_record(d->tagged, recs[0]->params, recs[0]->nparams,
+                                  VD_GROUP_ALL, &p, &n, &err),
+                   1);
   uint64_t v;
   assert_true(vs_param_u64(p, n, "state.state", &v) && v == VIR_DOMAIN_RUNNING);
   assert_true(vs_param_u64(p, n, "cpu.time", &v));
@@ -310,6 +312,29 @@ static void test_fill_completes_state_only_record(void **state) {
   virDomainStatsRecordListFree(recs);
 }
 
+/* Groups left out of the mask are not asked for: a driver seen to report them in bulk
+ * gets no per-domain call for a VM whose record happens to lack them. */
+static void test_fill_asks_only_for_groups_in_mask(void **state) {
+  struct driver *d = *state;
+  virDomainStatsRecordPtr *recs = NULL;
+  virDomainPtr doms[] = {d->tagged, NULL};
+  assert_int_equal(virDomainListGetStats(doms, VIR_DOMAIN_STATS_STATE, &recs, 0), 1);
+  virTypedParameter *p;
+  int n;
+  vd_error err = {0};
+  assert_int_equal(vd_fill_record(d->tagged, recs[0]->params, recs[0]->nparams,
+                                  VD_GROUP_CPU, &p, &n, &err),
+                   1);
+  assert_int_equal(vd_record_groups(p, n), VD_GROUP_CPU);
+  assert_int_equal(n, recs[0]->nparams + 1); /* cpu.time only */
+  virTypedParamsFree(p, n);
+  assert_int_equal(vd_fill_record(d->tagged, recs[0]->params, recs[0]->nparams, 0, &p, &n,
+                                  &err),
+                   0);
+  assert_null(p);
+  virDomainStatsRecordListFree(recs);
+}
+
 /* A record that already has every group (QEMU's) costs no per-domain call and no copy. */
 static void test_fill_leaves_complete_record_alone(void **state) {
   struct driver *d = *state;
@@ -319,7 +344,7 @@ static void test_fill_leaves_complete_record_alone(void **state) {
   virTypedParameter *p = (virTypedParameter *)1;
   int n = -1;
   vd_error err = {0};
-  assert_int_equal(vd_fill_record(d->tagged, r->params, r->n, &p, &n, &err), 0);
+  assert_int_equal(vd_fill_record(d->tagged, r->params, r->n, VD_GROUP_ALL, &p, &n, &err), 0);
   assert_null(p);
   assert_int_equal(n, 0);
   vf_free(r, nr);
@@ -357,6 +382,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_fetch_limits_unlimited_or_unknown_device,
                                       driver_setup, driver_teardown),
       cmocka_unit_test_setup_teardown(test_fill_completes_state_only_record, driver_setup,
+                                      driver_teardown),
+      cmocka_unit_test_setup_teardown(test_fill_asks_only_for_groups_in_mask, driver_setup,
                                       driver_teardown),
       cmocka_unit_test_setup_teardown(test_fill_leaves_complete_record_alone, driver_setup,
                                       driver_teardown),
