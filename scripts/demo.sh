@@ -264,9 +264,11 @@ while [ $stop = 0 ]; do
   show_decisions
   if [ "$now" -ge "$next_status" ]; then
     applied=$(grep -c -E 'decision [0-9]+ .*: applied' "$out/collectd.log" || true)
+    forecasts=$(cat "$out"/csv/*/foresight_forecast-*/fs_forecast-h* 2>/dev/null |
+      grep -c '^[0-9]' || true)
     trace_s=$(( (now - epoch) * speed ))
-    printf -- '-- %ds: %d trace hours replayed, %d decisions applied\n' \
-      $((now - start_s)) $((trace_s / 3600)) "$applied"
+    printf -- '-- %ds: %d trace hours replayed, %d forecasts, %d decisions applied\n' \
+      $((now - start_s)) $((trace_s / 3600)) "$forecasts" "$applied"
     next_status=$((now + 20))
   fi
   sleep 0.5 &
