@@ -167,7 +167,8 @@ def hpa_set(vms, capacity, n):
         for v in order:
             cur, want = alloc[v][t], wish[v]
             if want > cur:
-                want = cur + max(0.0, vms[v]["res"].down(min(want - cur, free)))
+                if want - cur > free:  # cut short to whole steps that fit
+                    want = cur + max(0.0, vms[v]["res"].down(free))
                 free -= want - cur
             alloc[v][t + 1] = want
     return alloc
