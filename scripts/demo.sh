@@ -133,7 +133,7 @@ cleanup() {
 }
 trap cleanup EXIT
 stop=0
-trap 'stop=1' INT TERM
+trap 'stop=1' INT TERM HUP
 
 # start NAME LOG CMD...: a daemon in a session of its own; its pid in $started.
 start() {
@@ -228,7 +228,7 @@ at ${speed}x (one trace hour every $(per 3600 0)s) for ${seconds}s; Ctrl-C stops
 To watch the decisions in another terminal (read-only viewer account):
   $watch_cmd
 To steer as the operator (only this account may write policy/set and command):
-  $ctl -h 127.0.0.1 -p $port -u operator -P "\$(cat $out/broker/operator.password)" set web1 cpu 4 --for 2h
+  $ctl -h 127.0.0.1 -p $port -u operator -P "\$(cat $out/broker/operator.password)" set web1 cpu 4 --for 30s
 
 EOF
 
