@@ -9,7 +9,7 @@ Reads what collectd's csv plugin wrote under OUT/csv during the demo:
   <vm>/foresight_virt/fs_alloc-{vcpus,mem}-<date>     the domain's allocation, read
                                                       through libvirt (wall time)
   <vm>/foresight_forecast-*/fs_forecast-h*-<date>     the forecasts (trace time)
-and the policy's limits in OUT/collectd.conf. Writes
+and the policy (limits, capacities, priorities) in OUT/collectd.conf. Writes
   OUT/rrd/<vm>/foresight_replay/fs_alloc-{vcpus,mem}.rrd  the allocation on the trace's
       clock, beside the usage, where foresight-graph looks for it;
   OUT/summary.txt   the table below;  OUT/report.env   figures for the script.
@@ -20,14 +20,17 @@ to now) and sends it at wall time epoch + (trace time - window start) / speed
 foresight allocation is the one the domain had when the step was replayed.
 
 Scores (../shared/PROTOCOL.md, B.1), per VM and resource, over the steps after the VM's
-first forecast (before it, the forecaster is warming up and nothing is decided):
+first forecast (before it the forecaster warms up, and only usage close to the
+allocation makes the actuator act):
   under-provisioned time  share of steps with usage > allocation   (tau_u)
   relative slack          sum max(0, alloc - usage) / sum alloc     (rel_slack)
 The reactive baseline is PROTOCOL.md B.2's "hpa" (Kubernetes HorizontalPodAutoscaler
 rules on vCPUs and 256 MiB steps: target 0.8, tolerance 0.1, scale-down window of the
 previous step, a decision takes effect one step later), simulated over the same usage
-from the start of the replay, from the domain's starting allocation and within the
-same limits as foresight's policy (the demo's Limit lines, not the trace's sizes).
+from the start of the replay, from the domain's starting allocation, within the same
+limits as foresight's policy (the demo's Limit lines, not the trace's sizes) and the
+same host-set capacity (grows granted by priority, as the planner grants them). With
+an unbounded capacity it gives the yardstick's alloc_eval.py p_hpa allocations.
 Standard library only.
 """
 import argparse
