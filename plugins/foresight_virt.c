@@ -3,7 +3,8 @@
  * VM name; fs_usage cpu/mem/mem_avail/disk/net; fs_alloc vcpus/vcpus_max/mem/mem_max/
  * cpu_quota/disk_bps/net_kbps; per device disk_octets, disk_ops, if_octets; meta
  * foresight:set on every list). Glue only: uses plugins/virt_sample.h (rates),
- * plugins/virt_domain.h (per-domain calls), libvirt and collectd's API.
+ * plugins/virt_domain.h (per-domain calls), plugins/virt_call.h (the bulk call with a
+ * deadline), libvirt and collectd's API.
  *
  *   <Plugin foresight_virt>
  *     Connection "qemu:///system"   # libvirt URI (default qemu:///system)
@@ -11,6 +12,8 @@
  *     BalloonPeriod 10              # s, guest memory stats period set once per VM run;
  *                                   # 0: leave it (and connect read-only);
  *                                   # default: the plugin's interval
+ *     StatsTimeout 5                # s to wait for the bulk call; default: half the
+ *                                   # plugin's interval
  *     <VM "web1">
  *       HostSet "web"               # overrides the VM's <foresight:vm set=".."/>
  *     </VM>
@@ -21,7 +24,10 @@
  *   - virt_read, every interval: one virConnectGetAllDomainStats call (NOWAIT: a busy
  *     VM gives a partial record at once instead of stalling the others), rates, and the
  *     dispatch; the host set of a VM seen for the first time is read here (metadata
- *     never waits on the VM);
+ *     never waits on the VM). The call runs on a thread of its own (virt_call.h): a VM
+ *     whose QEMU stopped answering holds up the first call after it for as long as it
+ *     hangs, so after StatsTimeout that cycle is skipped and the next call, which skips
+ *     the stuck VM, serves the others;
  *   - virt_refresh: the calls that may wait up to 30 s on a stuck VM (block I/O tune,
  *     balloon period) and the rare re-reads (host set, limits), for the VMs that are
  *     due. It never holds the lock while it talks to libvirt, so a stuck VM delays only
@@ -36,6 +42,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "plugins/virt_call.h"
 #include "plugins/virt_domain.h"
 #include "plugins/virt_sample.h"
 
@@ -78,6 +85,7 @@ static struct {
   char *uri;
   cdtime_t refresh;
   int balloon_period_s; /* -1: the plugin's interval */
+  double stats_timeout_s; /* <= 0: half the plugin's interval */
   struct vm_override *overrides;
   size_t n_overrides;
 
@@ -87,8 +95,10 @@ static struct {
 
   /* read thread only */
   int nowait; /* the driver accepts VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT */
+  vc_caller *caller; /* the bulk call's thread and its abandoned predecessors */
   unsigned bulk_groups; /* VD_GROUP_* seen in a bulk record since connecting */
-  c_complain_t conn_complaint, stats_complaint, mem_complaint;
+  c_complain_t conn_complaint, stats_complaint, slow_complaint, mem_complaint;
+  c_complain_t refresh_mem_complaint; /* refresh thread only */
 } g = {.refresh = TIME_T_TO_CDTIME_T_STATIC(300),
        .balloon_period_s = -1,
        .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -125,12 +135,6 @@ static const char *override_set(const char *vm) {
   return NULL;
 }
 
-static void names_free(char **names, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-}
-
 /* Copies n names (name(src, i) gives the i-th) into a new array; NULL with *n_out = 0
  * if there are none or memory ran out (the limits of those devices are then not asked
  * for). */
@@ -142,7 +146,7 @@ static char **names_dup(const void *src, size_t n, const char *(*name)(const voi
     return NULL;
   for (size_t i = 0; i < n; i++)
     if ((names[i] = strdup(name(src, i))) == NULL) {
-      names_free(names, i);
+      vd_names_free(names, i);
       return NULL;
     }
   *n_out = n;
@@ -167,8 +171,8 @@ static int names_equal(char *const *names, size_t n, const vs_device *dev, size_
 
 static void vm_info_free(void *p) {
   struct vm_info *vi = p;
-  names_free(vi->disks, vi->n_disks);
-  names_free(vi->ifaces, vi->n_ifaces);
+  vd_names_free(vi->disks, vi->n_disks);
+  vd_names_free(vi->ifaces, vi->n_ifaces);
   free(vi);
 }
 
@@ -312,25 +316,36 @@ static int all_domain_stats(virDomainStatsRecordPtr **recs) {
                          VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU |
                          VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK;
   const unsigned active = VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE;
-  int n = virConnectGetAllDomainStats(
-      g.conn, stats, recs, active | (g.nowait ? VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT : 0));
-  if (n < 0 && g.nowait && virGetLastErrorCode() == VIR_ERR_INVALID_ARG) {
+  vc_result r;
+  int n = vc_get_all_stats(g.caller, g.conn, stats,
+                           active | (g.nowait ? VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT : 0),
+                           g.stats_timeout_s, &r);
+  if (n == VC_EFAIL && g.nowait && r.code == VIR_ERR_INVALID_ARG) {
     /* an older driver: a stuck VM may then delay the cycle, nothing better to do */
     INFO(PLUGIN_NAME " plugin: %s does not take NOWAIT (%s); asking without it", g.uri,
-         libvirt_error());
+         r.msg);
     g.nowait = 0;
-    n = virConnectGetAllDomainStats(g.conn, stats, recs, active);
+    n = vc_get_all_stats(g.caller, g.conn, stats, active, g.stats_timeout_s, &r);
+  }
+  if (n == VC_ETIMEOUT || n == VC_EBUSY) {
+    c_complain_once(LOG_WARNING, &g.slow_complaint,
+                    PLUGIN_NAME " plugin: domain stats from %s: %s (a VM not answering?); "
+                                "cycles are skipped until a call returns in time",
+                    g.uri, r.msg);
+    return -1;
   }
   if (n < 0) {
     c_complain_once(LOG_ERR, &g.stats_complaint,
-                    PLUGIN_NAME " plugin: domain stats from %s failed: %s", g.uri,
-                    libvirt_error());
-    if (virConnectIsAlive(g.conn) != 1)
+                    PLUGIN_NAME " plugin: domain stats from %s failed: %s", g.uri, r.msg);
+    if (n == VC_EFAIL && virConnectIsAlive(g.conn) != 1)
       disconnect();
     return -1;
   }
+  c_release(LOG_NOTICE, &g.slow_complaint,
+            PLUGIN_NAME " plugin: domain stats from %s return in time again", g.uri);
   c_release(LOG_NOTICE, &g.stats_complaint,
             PLUGIN_NAME " plugin: domain stats from %s work again", g.uri);
+  *recs = r.recs;
   return n;
 }
 
@@ -367,11 +382,11 @@ static void vm_info_note_locked(struct vm_info *vi, int dom_id, const vs_sample 
   vi->dom_id = dom_id;
   vi->vcpus = s->vcpus;
   if (!names_equal(vi->disks, vi->n_disks, s->disks, s->n_disks)) {
-    names_free(vi->disks, vi->n_disks);
+    vd_names_free(vi->disks, vi->n_disks);
     vi->disks = names_dup(s->disks, s->n_disks, device_name, &vi->n_disks);
   }
   if (!names_equal(vi->ifaces, vi->n_ifaces, s->ifaces, s->n_ifaces)) {
-    names_free(vi->ifaces, vi->n_ifaces);
+    vd_names_free(vi->ifaces, vi->n_ifaces);
     vi->ifaces = names_dup(s->ifaces, s->n_ifaces, device_name, &vi->n_ifaces);
   }
 }
@@ -383,7 +398,7 @@ static void read_record_locked(virDomainStatsRecordPtr rec, cdtime_t now, vs_whe
   unsigned id = virDomainGetID(rec->dom);
   int dom_id = id == (unsigned)-1 ? -1 : (int)id;
   virTypedParameter *params = rec->params, *filled = NULL;
-  int n = rec->nparams, n_filled;
+  int n = rec->nparams, n_filled = 0;
   vd_error err = {0};
   /* only the groups this driver never reported in bulk: see vd_fill_record */
   unsigned missing = VD_GROUP_ALL & ~g.bulk_groups;
@@ -398,7 +413,8 @@ static void read_record_locked(virDomainStatsRecordPtr rec, cdtime_t now, vs_whe
       (vi = vm_info_get_locked(rec->dom, uuid, now)) == NULL) {
     c_complain_once(LOG_ERR, &g.mem_complaint, PLUGIN_NAME " plugin: out of memory");
     vs_sample_clear(&s);
-    virTypedParamsFree(filled, n_filled);
+    if (filled != NULL)
+      virTypedParamsFree(filled, n_filled);
     return;
   }
   vm_info_note_locked(vi, dom_id, &s);
@@ -553,7 +569,8 @@ static int virt_refresh(user_data_t *ud) {
     conn = NULL;
   pthread_mutex_unlock(&g.lock);
   if (l.oom)
-    c_complain_once(LOG_ERR, &g.mem_complaint, PLUGIN_NAME " plugin: out of memory");
+    c_complain_once(LOG_ERR, &g.refresh_mem_complaint,
+                    PLUGIN_NAME " plugin: out of memory; some limits are not refreshed");
   for (size_t i = 0; i < l.n; i++)
     run_job(conn, &l.jobs[i]);
   cdtime_t done = cdtime();
@@ -562,8 +579,8 @@ static int virt_refresh(user_data_t *ud) {
     store_job_locked(&l.jobs[i], done);
   pthread_mutex_unlock(&g.lock);
   for (size_t i = 0; i < l.n; i++) {
-    names_free(l.jobs[i].disks, l.jobs[i].n_disks);
-    names_free(l.jobs[i].ifaces, l.jobs[i].n_ifaces);
+    vd_names_free(l.jobs[i].disks, l.jobs[i].n_disks);
+    vd_names_free(l.jobs[i].ifaces, l.jobs[i].n_ifaces);
   }
   free(l.jobs);
   if (conn != NULL)
@@ -644,6 +661,9 @@ static int virt_config(oconfig_item_t *ci) {
       }
       if (status == 0)
         g.balloon_period_s = (int)ceil(seconds);
+    } else if (strcasecmp(c->key, "StatsTimeout") == 0) {
+      if ((status = config_seconds(c, 0.001, &seconds)) == 0)
+        g.stats_timeout_s = seconds;
     } else if (strcasecmp(c->key, "VM") == 0) {
       status = config_vm(c);
     } else {
@@ -658,16 +678,18 @@ static int virt_config(oconfig_item_t *ci) {
 static int virt_init(void) {
   if (g.uri == NULL && (g.uri = strdup("qemu:///system")) == NULL)
     return -1;
-  if (g.balloon_period_s < 0) {
-    double interval_s = CDTIME_T_TO_DOUBLE(plugin_get_interval());
+  double interval_s = CDTIME_T_TO_DOUBLE(plugin_get_interval());
+  if (g.balloon_period_s < 0)
     g.balloon_period_s = interval_s < 1 ? 1 : (int)ceil(interval_s);
-  }
+  if (g.stats_timeout_s <= 0)
+    g.stats_timeout_s = interval_s / 2;
   if (virInitialize() < 0) {
     ERROR(PLUGIN_NAME " plugin: libvirt initialisation failed");
     return -1;
   }
   virSetErrorFunc(NULL, ignore_libvirt_error);
-  if ((g.vms = vs_table_create(vm_info_free)) == NULL) {
+  if ((g.vms = vs_table_create(vm_info_free)) == NULL ||
+      (g.caller = vc_caller_create(/* max_abandoned = */ 4, NULL)) == NULL) {
     ERROR(PLUGIN_NAME " plugin: out of memory");
     return -1;
   }
@@ -684,6 +706,9 @@ static int virt_shutdown(void) {
   g.conn = NULL;
   vs_table_destroy(g.vms);
   g.vms = NULL;
+  /* a call still stuck on a VM ends on its own (it holds its own references) */
+  vc_caller_destroy(g.caller, /* wait_s = */ 2.0);
+  g.caller = NULL;
   for (size_t i = 0; i < g.n_overrides; i++) {
     free(g.overrides[i].name);
     free(g.overrides[i].set);

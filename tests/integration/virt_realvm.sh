@@ -10,8 +10,11 @@
 #     period: the plugin's BalloonPeriod did;
 #   - fs_alloc: 1 of 2 vCPUs, balloon 192 of 256 MiB, disk_bps = the XML's I/O tune;
 #   - every value list carries meta foresight:set "real" (the domain's metadata);
+#   - a hung VM (QEMU stopped with SIGSTOP) does not stall the read cycle: the stuck
+#     bulk call is given up after StatsTimeout and logged, values keep coming;
 #   - killing the session libvirtd mid-run is logged once, the plugin reconnects (the
 #     session daemon is started again on connect) and values keep coming;
+#   - a restarted VM (new domain id, counters from 0) gives rates within [0, cores];
 #   - the guest destroyed, collectd carries on without complaint.
 #
 # Why not root: as root, qemu:///session does not start a per-user daemon; libvirt's
@@ -19,7 +22,7 @@
 # are running non-root") and otherwise dials the system daemon's socket
 # /var/run/libvirt/libvirt-sock. So when run as root, libvirt, the guest and collectd
 # run as user nobody with HOME and XDG_RUNTIME_DIR inside this test's temp directory.
-# Accelerator: KVM if that user can open /dev/kvm and a probe boot succeeds within 30 s,
+# Accelerator: KVM if that user can open /dev/kvm and a probe boot succeeds within 15 s,
 # else TCG (FS_VIRT_ACCEL=kvm|tcg forces one).
 # Skips (77) with the reason when the machine cannot run a VM.
 set -u
@@ -42,9 +45,13 @@ fi
 chmod 755 "$tmp"
 mkdir -p "$tmp/home" "$tmp/run" "$tmp/data" "$tmp/guest"
 chmod 700 "$tmp/run"
+# The kvm group, if there is one, lets that user reach /dev/kvm on a usual host.
+groups_opt=--clear-groups
+kvm_gid=$(getent group kvm | cut -d: -f3)
+[ -n "$kvm_gid" ] && groups_opt=--groups=$kvm_gid
 as_user() {
   if [ -n "$user" ]; then
-    setpriv --reuid="$user" --regid="$user" --clear-groups \
+    setpriv --reuid="$user" --regid="$user" $groups_opt \
       env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/run" "$@"
   else
     env HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/run" "$@"
@@ -61,13 +68,13 @@ accel=${FS_VIRT_ACCEL:-}
 if [ -z "$accel" ]; then
   accel=tcg
   if as_user sh -c 'test -r /dev/kvm && test -w /dev/kvm'; then
-    as_user timeout 30 qemu-system-x86_64 -accel kvm -m 128 -nographic -no-reboot \
+    as_user timeout 15 qemu-system-x86_64 -accel kvm -m 128 -nographic -no-reboot \
       -kernel "$tmp/guest/vmlinuz" -initrd "$tmp/guest/initrd.gz" \
       -append "console=ttyS0 quiet fs_probe=1" >"$tmp/probe.log" 2>&1
     if grep -q "fs-guest: up" "$tmp/probe.log"; then
       accel=kvm
     else
-      echo "note: /dev/kvm opens but a KVM guest did not boot within 30 s; using TCG"
+      echo "note: /dev/kvm opens but a KVM guest did not boot within 15 s; using TCG"
     fi
   else
     echo "note: /dev/kvm is not usable by uid ${user:-$(id -u)}; using TCG"
@@ -129,6 +136,7 @@ collectd_conf "$tmp/collectd.conf" "<Plugin foresight_virt>
   Connection \"qemu:///session\"
   RefreshInterval 10
   BalloonPeriod 2
+  StatsTimeout 1
 </Plugin>" 2
 [ -n "$user" ] && chown -R "$user" "$tmp"
 start_collectd "$tmp/collectd.conf" "$user"
@@ -190,6 +198,30 @@ good=$(printf '%s\n' "$mine" | grep -c -F '"meta":{"foresight:set":"real"}')
 [ "$n" -gt 0 ] && [ "$n" -eq "$good" ] && pass "$n value lists with foresight:set \"real\"" ||
   fail "$good of $n value lists carry foresight:set \"real\""
 
+# --------------------------------------------------------------- the VM hangs
+# A stopped QEMU holds up the first bulk call for as long as it is stopped; the plugin
+# gives up on that call after StatsTimeout (1 s here), and the next calls (NOWAIT) skip
+# the stuck VM's monitor: cycles go on, nothing waits on the VM.
+qemu_pid=$(cat "$tmp/run/libvirt/qemu/run/fsguest.pid" 2>/dev/null)
+if [ -n "$qemu_pid" ] && kill -STOP "$qemu_pid"; then
+  rows=$(csv_rows fsguest $cpu)
+  # Slow calls are also logged while a VM starts (it holds libvirt's domain lock), so
+  # count: this hang must add one.
+  stuck() { grep -c "domain stats from qemu:///session: no answer within" "$tmp/log"; }
+  before=$(stuck)
+  more_stuck() { [ "$(stuck)" -gt "$before" ]; }
+  wait_for 20 more_stuck && pass "the stuck call is logged" || fail "no log line for the stuck call"
+  more() { [ "$(csv_rows fsguest $cpu)" -ge $(( rows + 3 )) ]; }
+  wait_for 20 more && pass "cycles go on while the VM hangs" ||
+    fail "no new values while the VM hangs ($(csv_rows fsguest $cpu) rows, had $rows)"
+  kill -CONT "$qemu_pid"
+  stalls=$(grep -c "read-function of the \`foresight_virt' plugin took" "$tmp/log")
+  [ "$stalls" -eq 0 ] && pass "no read cycle overran its interval" ||
+    fail "$stalls read cycles overran their interval"
+else
+  fail "no QEMU process to stop"
+fi
+
 # --------------------------------------------------------------- libvirtd goes away
 for pf in libvirtd virtqemud; do kill_pidfile "$tmp/run/libvirt/$pf.pid"; done
 rows=$(csv_rows fsguest $cpu)
@@ -202,6 +234,21 @@ wait_for 30 more && pass "values keep coming after the reconnection" ||
   fail "no new cpu values after the reconnection"
 lost=$(grep -c "domain stats from qemu:///session failed" "$tmp/log")
 [ "$lost" -eq 1 ] && pass "the failure was logged once" || fail "the failure was logged $lost times"
+
+# --------------------------------------------------------------- the VM restarts
+# New domain id, counters from 0: one sample without a rate, then rates again, never
+# negative nor above the host's cores.
+rows=$(csv_rows fsguest $cpu)
+vsh destroy fsguest >/dev/null && vsh start fsguest >/dev/null || fail "restart failed"
+wait_for 180 console_has "fs-guest: up" || fail "the restarted guest did not boot"
+more() { [ "$(csv_rows fsguest $cpu)" -ge $(( rows + 3 )) ]; }
+wait_for 30 more || fail "no cpu values after the restart"
+after=$(csv fsguest $cpu)
+range=$(tail -n +$(( rows + 2 )) "$after" | cut -d, -f2 | sort -g | sed -n '1p;$p' | tr '\n' ' ')
+awk -v lo="${range%% *}" -v hi="$(echo $range | cut -d' ' -f2)" -v n="$(nproc)" \
+  'BEGIN { exit !(lo >= 0 && hi <= n + 0.1) }' &&
+  pass "cpu after the restart within [0, $(nproc)]: $range" ||
+  fail "cpu after the restart out of [0, $(nproc)]: $range"
 
 # --------------------------------------------------------------- the VM vanishes
 vsh destroy fsguest >/dev/null
