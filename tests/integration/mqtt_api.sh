@@ -14,7 +14,8 @@
 #   3. the broker is killed (SIGKILL) and restarted while decisions are made: a
 #      subscriber with a persistent session (fixed id, clean session off, QoS 1)
 #      receives every decision the daemon logged from its start on, in order, with no
-#      gap and none twice, including those made while the broker was down;
+#      gap, including those made while the broker was down (QoS 1 may deliver one
+#      twice across the kill: a repeat is counted, not a failure);
 #   4. 1,000 malformed requests (tests/integration/mqtt_fuzz.py) from the operator:
 #      each with a request id the daemon can read gets ok false on reply/<id>, none is
 #      accepted, each oversize one is logged as dropped, the daemon still runs and
@@ -253,9 +254,18 @@ sleep 1
 python3 - "$(logged_ids | tr '\n' ' ')" "$(received_ids | tr '\n' ' ')" <<'EOF' ||
 import sys
 logged = [int(x) for x in sys.argv[1].split()]
-got = [int(x) for x in sys.argv[2].split()]
-assert got, "no decision received"
-assert all(a < b for a, b in zip(got, got[1:])), "received out of order or twice: %s" % got
+raw = [int(x) for x in sys.argv[2].split()]
+assert raw, "no decision received"
+# QoS 1 is at least once: a message the broker took but did not acknowledge before
+# it died comes again. A repeat is no loss and no reorder; the first arrivals must be
+# in order.
+got, seen = [], set()
+for i in raw:
+    if i not in seen:
+        seen.add(i)
+        got.append(i)
+dups = len(raw) - len(got)
+assert all(a < b for a, b in zip(got, got[1:])), "received out of order: %s" % raw
 assert all(a < b for a, b in zip(logged, logged[1:])), "logged out of order: %s" % logged
 # a decision is published before it is logged: compare up to the newest in both
 cut = min(logged[-1], got[-1])
@@ -263,7 +273,8 @@ got = [i for i in got if i <= cut]
 want = [i for i in logged if i <= cut]
 assert got == want, "received %s, logged %s" % (got, want)
 assert logged[0] == got[0], "the first decision %d was not received (first: %d)" % (logged[0], got[0])
-print("ok: %d decisions received, %d..%d, in order, none missing" % (len(got), got[0], got[-1]))
+print("ok: %d decisions received, %d..%d, in order, none missing (%d delivered twice)"
+      % (len(got), got[0], got[-1], dups))
 EOF
   fs_fail "decisions lost or reordered across the broker's restart"
 grep -q "MQTT broker 127.0.0.1:$PORT lost" "$LOG" || fs_fail "the daemon did not see the loss"
