@@ -31,6 +31,13 @@
 
 #define POLICY_REQUEST_ID "persisted" /* the request id of a persisted policy message */
 
+/* A forecast topic and what it last carried (encoded with ts 0, so that only a
+ * change of the bands, not of the time, publishes again). */
+typedef struct fc_sent {
+  char topic[2 * ACT_NAME_MAX + 24];
+  char *key;
+} fc_sent;
+
 typedef struct set_rt {
   char name[ACT_NAME_MAX];
   act_planner *pl;
@@ -38,6 +45,8 @@ typedef struct set_rt {
   act_apply *apply;    /* NULL: no hypervisor, nothing applied */
   act_board_rows rows; /* the latest rows: state messages, VMs known to commands */
   char *policy_json;   /* the policy last published, to publish only changes */
+  fc_sent *fc_sent;    /* the forecasts last published, to publish only changes */
+  size_t n_fc_sent, cap_fc_sent;
 } set_rt;
 
 struct act_runner {
@@ -271,6 +280,88 @@ static void publish_states(act_runner *r, set_rt *s, double now) {
   }
 }
 
+/* The forecast topics carry the value-naming contract's metric names and units (as
+ * the fs_forecast values do), not the planner's: cpu cores, mem KiB, net KB/s. The
+ * cpu_quota row repeats the cpu forecast, so it has no topic of its own. */
+static const struct {
+  act_resource res;
+  const char *metric;
+  double scale; /* planner unit -> contract unit */
+} fc_metrics[] = {
+    {ACT_CPU, "cpu", 1.0}, {ACT_MEMORY, "mem", 1024.0}, {ACT_NET_KBPS, "net", 1.0}};
+
+#define FC_CONFIDENCE 0.9 /* the forecasters' bands are the central 90% interval */
+
+/* The entry of topic in s->fc_sent, added when new; NULL when out of memory. */
+static fc_sent *fc_sent_get(set_rt *s, const char *topic) {
+  for (size_t i = 0; i < s->n_fc_sent; i++)
+    if (strcmp(s->fc_sent[i].topic, topic) == 0)
+      return &s->fc_sent[i];
+  if (s->n_fc_sent == s->cap_fc_sent) {
+    size_t cap = s->cap_fc_sent ? 2 * s->cap_fc_sent : 16;
+    fc_sent *grown = realloc(s->fc_sent, cap * sizeof(*grown));
+    if (grown == NULL)
+      return NULL;
+    s->fc_sent = grown;
+    s->cap_fc_sent = cap;
+  }
+  fc_sent *e = &s->fc_sent[s->n_fc_sent++];
+  snprintf(e->topic, sizeof(e->topic), "%s", topic);
+  e->key = NULL;
+  return e;
+}
+
+/* `<set>/<vm>/forecast/<metric>` (retained) for one row, when its points changed. */
+static void publish_forecast(act_runner *r, set_rt *s, const act_vm_state *row,
+                             const char *metric, double scale, double now) {
+  act_point pts[ACT_BOARD_MAX_POINTS];
+  size_t n = row->n_points < ACT_BOARD_MAX_POINTS ? row->n_points : ACT_BOARD_MAX_POINTS;
+  for (size_t i = 0; i < n; i++)
+    pts[i] = (act_point){.h_s = row->points[i].h_s, .mean = row->points[i].mean * scale,
+                         .lo = row->points[i].lo * scale, .hi = row->points[i].hi * scale};
+  char topic[2 * ACT_NAME_MAX + 24];
+  snprintf(topic, sizeof(topic), "%s/%s/forecast/%s", s->name, row->vm, metric);
+  act_msg_forecast f = {.ts = 0, .points = pts, .n_points = n,
+                        .confidence = FC_CONFIDENCE, .model = NULL};
+  act_error e;
+  char *key = act_msg_forecast_encode(&f, &e);
+  fc_sent *sent = key != NULL ? fc_sent_get(s, topic) : NULL;
+  if (sent == NULL) {
+    say(r, ACT_LOG_ERR, "HostSet \"%s\" VM \"%s\": forecast message: %s", s->name,
+        row->vm, key == NULL ? e.msg : "out of memory");
+    free(key);
+    return;
+  }
+  if (sent->key != NULL && strcmp(sent->key, key) == 0) {
+    free(key);
+    return;
+  }
+  f.ts = (int64_t)now;
+  char *text = act_msg_forecast_encode(&f, &e);
+  if (text == NULL) {
+    say(r, ACT_LOG_ERR, "HostSet \"%s\" VM \"%s\": forecast message: %s", s->name,
+        row->vm, e.msg);
+    free(key);
+    return;
+  }
+  publish(r, topic, text, 0, 1); /* retained: the latest forecast is what matters */
+  free(text);
+  free(sent->key);
+  sent->key = key;
+}
+
+/* The forecasts of every VM of the set's rows that has forecast points. */
+static void publish_forecasts(act_runner *r, set_rt *s, double now) {
+  for (size_t i = 0; i < s->rows.n_vms; i++) {
+    const act_vm_state *row = &s->rows.vms[i];
+    if (row->n_points == 0)
+      continue;
+    for (size_t k = 0; k < sizeof(fc_metrics) / sizeof(fc_metrics[0]); k++)
+      if (fc_metrics[k].res == row->resource)
+        publish_forecast(r, s, row, fc_metrics[k].metric, fc_metrics[k].scale, now);
+  }
+}
+
 /* ---------------------------------------------------------------- applying */
 
 static act_msg_status msg_status(act_status s) {
@@ -395,6 +486,7 @@ static int cycle_set(act_runner *r, set_rt *s, double now, const char *about_vm,
   int n = run_plan(r, s, now, about_vm, about, about_st, about_why);
   if (n > 0 && fill_rows(r, s, now, &e) != 0) /* the allocations after the plan */
     say(r, ACT_LOG_ERR, "HostSet \"%s\": rows: %s", s->name, e.msg);
+  publish_forecasts(r, s, now);
   publish_states(r, s, now);
   publish_policy(r, s);
   return n;
@@ -795,6 +887,9 @@ void act_runner_destroy(act_runner *r) {
     act_planner_destroy(s->pl);
     act_board_rows_free(&s->rows);
     free(s->policy_json);
+    for (size_t k = 0; k < s->n_fc_sent; k++)
+      free(s->fc_sent[k].key);
+    free(s->fc_sent);
   }
   free(r->sets);
   act_idseq_destroy(r->ids);

@@ -15,8 +15,10 @@
  *             io.applied for each changed allocation. A decision that is not applied
  *             stops the plan: the ones after it were planned as if it had been (a
  *             grow on the capacity a shrink freed), so they are skipped and the next
- *             cycle plans again from what is. Then `<set>/<vm>/state` per VM and
- *             `<set>/policy` when it changed (both retained).
+ *             cycle plans again from what is. Then `<set>/<vm>/forecast/<metric>`
+ *             per VM and metric (cpu cores, mem KiB, net KB/s, as the fs_forecast
+ *             values) whose points changed, `<set>/<vm>/state` per VM, and
+ *             `<set>/policy` when it changed (all three retained).
  *   inbound   act_runner_inbound, by topic (below the prefix):
  *               <set>/policy/set       a patch -> validated (act_msg_policy_patch, the
  *                                      same validation as the config), persisted, then

@@ -37,4 +37,5 @@ plugins_foresight_actuator_la_LIBADD = actuator/libactuator_hv.la actuator/libac
 EXTRA_DIST += conf/foresight-actuator.conf tests/integration/act_lib.sh
 INTEGRATION_TESTS += tests/integration/actuator_replay.sh \
 	tests/integration/actuator_restart.sh tests/integration/actuator_mqtt.sh \
-	tests/integration/actuator_config.sh
+	tests/integration/actuator_config.sh tests/integration/mqtt_api.sh
+EXTRA_DIST += tests/integration/mqtt_fuzz.py

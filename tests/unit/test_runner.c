@@ -294,6 +294,85 @@ static void test_runner_without_hypervisor_publishes_skipped(void **state) {
   assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 2);
 }
 
+/* ---------------------------------------------------------------- forecasts */
+
+/* feed's 600 s forecast (mean hi / 2, lo 0, hi) is published retained on
+ * web/web1/forecast/cpu in cores, stamped with the cycle, with its 90% confidence. */
+static void test_runner_publishes_the_forecast_retained(void **state) {
+  rfx *f = *state;
+  f->dry_run = 1;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  act_runner_cycle(f->r, NOW);
+  const msg *m = find(f, "web/web1/forecast/cpu", 0);
+  assert_non_null(m);
+  assert_int_equal(m->retain, 1);
+  json_t *j = parse(m);
+  assert_int_equal(jint(j, "ts"), (json_int_t)NOW);
+  assert_true(fabs(json_number_value(json_object_get(j, "confidence")) - 0.9) < 1e-12);
+  json_t *h = json_object_get(j, "horizons");
+  assert_int_equal(json_array_size(h), 1);
+  json_t *p = json_array_get(h, 0);
+  assert_int_equal(jint(p, "h_s"), 600);
+  assert_true(fabs(json_number_value(json_object_get(p, "mean")) - 0.5) < 1e-12);
+  assert_true(fabs(json_number_value(json_object_get(p, "lo")) - 0.0) < 1e-12);
+  assert_true(fabs(json_number_value(json_object_get(p, "hi")) - 1.0) < 1e-12);
+  json_decref(j);
+  /* cpu_quota repeats the cpu forecast: no topic of its own */
+  assert_int_equal(count(f, "web/web1/forecast/cpu_quota"), 0);
+}
+
+/* Memory forecasts go out in the contract's KiB, not the planner's MiB. */
+static void test_runner_forecast_memory_is_in_kib(void **state) {
+  rfx *f = *state;
+  f->dry_run = 1;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  act_obs o = {.kind = ACT_OBS_ALLOC, .vm = "web1", .set = "web", .metric = "mem",
+               .value = 1048576, .ts = NOW - 1};
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  o = (act_obs){.kind = ACT_OBS_FORECAST, .vm = "web1", .metric = "mem", .h_s = 300,
+                .value = 524288, .lo = 262144, .hi = 786432, .ts = NOW - 1};
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  act_runner_cycle(f->r, NOW);
+  json_t *j = parse(find(f, "web/web1/forecast/mem", 0));
+  json_t *p = json_array_get(json_object_get(j, "horizons"), 0);
+  assert_true(fabs(json_number_value(json_object_get(p, "mean")) - 524288) < 1e-6);
+  assert_true(fabs(json_number_value(json_object_get(p, "hi")) - 786432) < 1e-6);
+  json_decref(j);
+}
+
+/* An unchanged forecast is not published again the next cycle; a changed one is. */
+static void test_runner_forecast_is_published_only_when_it_changed(void **state) {
+  rfx *f = *state;
+  f->dry_run = 1;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  act_runner_cycle(f->r, NOW);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(count(f, "web/web1/forecast/cpu"), 1);
+  feed(f, "web1", 2, 1.0, 1.2);
+  act_runner_cycle(f->r, NOW + 20);
+  assert_int_equal(count(f, "web/web1/forecast/cpu"), 2);
+  json_t *j = parse(find(f, "web/web1/forecast/cpu", 1));
+  json_t *p = json_array_get(json_object_get(j, "horizons"), 0);
+  assert_true(fabs(json_number_value(json_object_get(p, "hi")) - 1.2) < 1e-12);
+  json_decref(j);
+}
+
+/* A VM without forecast points has no forecast topic. */
+static void test_runner_no_forecast_topic_without_points(void **state) {
+  rfx *f = *state;
+  f->dry_run = 1;
+  start_runner(f);
+  act_obs o = {.kind = ACT_OBS_ALLOC, .vm = "web2", .set = "web", .metric = "vcpus",
+               .value = 4, .ts = NOW - 1};
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  act_runner_cycle(f->r, NOW);
+  assert_int_equal(count(f, "web/web2/state"), 1);
+  assert_int_equal(count(f, "web/web2/forecast/cpu"), 0);
+}
+
 /* Capacity 6 is all allocated (web1 2 + web2 4): web1's grow is a loan of 2 from web2
  * (BorrowMax 0.5 of 4), made on both domains and recorded in the ledger. */
 static void test_runner_loan_is_applied_and_recorded(void **state) {
@@ -602,6 +681,10 @@ int main(void) {
       T(test_runner_publishes_decision_then_result_with_one_id),
       T(test_runner_next_cycle_does_not_redo_an_applied_change),
       T(test_runner_dry_run_publishes_and_changes_nothing),
+      T(test_runner_publishes_the_forecast_retained),
+      T(test_runner_forecast_memory_is_in_kib),
+      T(test_runner_forecast_is_published_only_when_it_changed),
+      T(test_runner_no_forecast_topic_without_points),
       T(test_runner_without_hypervisor_publishes_skipped),
       T(test_runner_loan_is_applied_and_recorded),
       T(test_runner_state_lists_the_vms_loans),
