@@ -67,6 +67,12 @@ int act__msg_load(const act_msg_ctx *ctx, const char *json, size_t len, json_t *
   if (len > max)
     return act__fail(err, ACT_EINVAL, "message: %zu bytes (must be at most %zu)", len,
                      max);
+  /* JSON has no raw NUL; jansson would end a number at one and read on, so "0.7<NUL>"
+   * would pass as 0.7 (found by mqtt_fuzz.py) */
+  const char *nul = memchr(json, '\0', len);
+  if (nul != NULL)
+    return act__fail(err, ACT_EINVAL, "message: not valid JSON at byte %zu: NUL byte",
+                     (size_t)(nul - json));
   json_error_t jerr;
   json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL)

@@ -174,7 +174,7 @@ static int config_map(const oconfig_item_t *ci) {
 
 static int config_option(const oconfig_item_t *c) {
   double d;
-  const char *s;
+  const char *s = NULL;
   if (strcasecmp(c->key, "DataDir") == 0) {
     if (get_string(c, &s) != 0 || s[0] == '\0')
       return bad(c, "needs a non-empty path");

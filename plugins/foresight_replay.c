@@ -14,6 +14,9 @@
  *     Copies 1          # N > 1: each VM N times as "<vm>-c<i>"
  *     Epoch 1700000000  # fixed anchor (wall s): a restarted replay continues
  *     HostSet "web" "rnd-186" "rnd-187"   # no VM named: every VM
+ *     <VM "rnd-26">     # a trace VM sent under another host name, e.g. to drive a
+ *       Name "web1"     # libvirt domain of that name (HostSet still names "rnd-26")
+ *     </VM>
  *   </Plugin>
  *
  * Options are checked in the config callback (an unknown key or bad value fails it, so
@@ -38,6 +41,11 @@ struct host_set_rule {
   char *vm; /* NULL: every VM */
 };
 
+struct rename_rule {
+  char *from; /* the host the replay names (trace VM, or "<vm>-c<i>") */
+  char *to;   /* the host sent instead */
+};
+
 /* Config (written by the config callback, read by init) and the replay (read thread). */
 static struct {
   fsp_replay_opts opts;
@@ -45,6 +53,8 @@ static struct {
   int n_paths;
   struct host_set_rule *sets;
   int n_sets;
+  struct rename_rule *renames;
+  int n_renames;
   int config_failed;
   fsp_replay *replay;
   uint64_t usage, alloc, failed; /* value lists dispatched; read thread only */
@@ -114,6 +124,51 @@ static int add_host_set(const oconfig_item_t *ci) {
   return 0;
 }
 
+/* <VM "rnd-26"> Name "web1" </VM> */
+static int add_rename(const oconfig_item_t *ci) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[0].value.string[0] == '\0')
+    return bad_value(ci, "needs the trace VM's name: <VM \"rnd-26\">");
+  const char *to = NULL;
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = ci->children + i;
+    if (strcasecmp(c->key, "Name") != 0) {
+      ERROR(PLUGIN_NAME " plugin: VM \"%s\": unknown option \"%s\" (known: Name)",
+            ci->values[0].value.string, c->key);
+      return -1;
+    }
+    if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_STRING ||
+        c->values[0].value.string[0] == '\0' ||
+        strlen(c->values[0].value.string) >= DATA_MAX_NAME_LEN)
+      return bad_value(c, "needs one non-empty host name (a string)");
+    to = c->values[0].value.string;
+  }
+  if (to == NULL)
+    return bad_value(ci, "needs a Name");
+  struct rename_rule *r = realloc(g.renames, (size_t)(g.n_renames + 1) * sizeof(*r));
+  if (r == NULL)
+    return bad_value(ci, "out of memory");
+  g.renames = r;
+  r = &g.renames[g.n_renames];
+  r->from = strdup(ci->values[0].value.string);
+  r->to = strdup(to);
+  if (r->from == NULL || r->to == NULL) {
+    free(r->from);
+    free(r->to);
+    return bad_value(ci, "out of memory");
+  }
+  g.n_renames++;
+  return 0;
+}
+
+/* The host name to send for a replayed host. */
+static const char *host_name(const char *host) {
+  for (int i = 0; i < g.n_renames; i++)
+    if (strcmp(g.renames[i].from, host) == 0)
+      return g.renames[i].to;
+  return host;
+}
+
 static int config_option(const oconfig_item_t *c) {
   double d;
   if (strcasecmp(c->key, "File") == 0 || strcasecmp(c->key, "Directory") == 0)
@@ -141,8 +196,10 @@ static int config_option(const oconfig_item_t *c) {
   }
   if (strcasecmp(c->key, "HostSet") == 0)
     return add_host_set(c);
+  if (strcasecmp(c->key, "VM") == 0)
+    return add_rename(c);
   ERROR(PLUGIN_NAME " plugin: unknown option \"%s\" (known: File, Directory, Speed, Start, "
-        "Days, Loop, Copies, Epoch, HostSet)", c->key);
+        "Days, Loop, Copies, Epoch, HostSet, VM)", c->key);
   return -1;
 }
 
@@ -155,9 +212,15 @@ static void free_config(void) {
     free(g.sets[i].vm);
   }
   free(g.sets);
+  for (int i = 0; i < g.n_renames; i++) {
+    free(g.renames[i].from);
+    free(g.renames[i].to);
+  }
+  free(g.renames);
   g.paths = NULL;
   g.sets = NULL;
-  g.n_paths = g.n_sets = 0;
+  g.renames = NULL;
+  g.n_paths = g.n_sets = g.n_renames = 0;
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -183,7 +246,7 @@ static void emit_sample(void *ctx, const fsp_sample *s) {
   value_list_t vl = VALUE_LIST_INIT;
   vl.time = DOUBLE_TO_CDTIME_T(s->ts_s);
   vl.interval = TIME_T_TO_CDTIME_T(TR_STEP_S); /* the trace's own sampling interval */
-  copy_name(vl.host, s->host);
+  copy_name(vl.host, host_name(s->host));
   copy_name(vl.plugin, PLUGIN_NAME);
   if (s->set != NULL) {
     /* collectd clones the meta data of each dispatched list, so one serves all six */

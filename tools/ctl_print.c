@@ -79,6 +79,13 @@ static void why(const json_t *d, char *buf, size_t n) {
   char rule[32] = "", hi[64] = "", thr[32] = "", band[32] = "";
   if (!reason_value(reason, "rule", rule, sizeof(rule)))
     snprintf(rule, sizeof(rule), "%s", str_of(d, "rule", "?"));
+  char usage[32];
+  /* the fast correction acts on usage at the allocation, not on the forecast */
+  if (strcmp(rule, "fast") == 0 && reason_value(reason, "usage", usage, sizeof(usage))) {
+    snprintf(buf, n, "(fast: usage %s %s at allocation %g)", usage,
+             unit_of(str_of(d, "resource", "")), num_of(d, "from", 0));
+    return;
+  }
   if (!reason_value(reason, "hi", hi, sizeof(hi))) {
     snprintf(buf, n, "(%s)", rule);
     return;

@@ -103,7 +103,7 @@ static const char *value_format(const char *unit) {
 }
 
 /* DEF of one data source of path over the picture's range, scaled: vname = raw x
- * scale. With shift_s, the series is moved later by shift_s seconds; SHIFT moves only
+ * scale, infinities unknown. With shift_s, the series is moved later by shift_s seconds; SHIFT moves only
  * what was fetched, so the fetch itself starts and ends shift_s earlier. */
 static void def_scaled(args *a, const graph_plan *p, const char *vname, const char *path,
                        const char *ds, int shift_s) {
@@ -117,7 +117,8 @@ static void def_scaled(args *a, const graph_plan *p, const char *vname, const ch
   free(esc);
   if (shift_s != 0)
     add(a, "SHIFT:%s_raw:%d", vname, shift_s);
-  add(a, "CDEF:%s=%s_raw,%.17g,*", vname, vname, p->scale);
+  /* a model not yet calibrated has an open interval (+inf): unknown, not a wall */
+  add(a, "CDEF:%s=%s_raw,ISINF,UNKN,%s_raw,IF,%.17g,*", vname, vname, vname, p->scale);
 }
 
 static void style(args *a, const graph_opts *o, const graph_plan *p) {

@@ -50,14 +50,16 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_broker NAME PORT: the demo config on PORT, in the background; waits until it
-# accepts connections (5 s at most).
+# start_broker NAME PORT [LINES]: the demo config on PORT (with LINES, more mosquitto
+# options, appended), in the background; waits until it accepts connections (5 s at
+# most). Called again with the same NAME, it starts the broker of the same config.
 start_broker() {
   local name=$1 port=$2
   sed -e "s|@PORT@|$port|" -e "s|@DIR@|$FS_MQTT_DIR|" -e "s|@ACL@|$FS_MQTT_ACL|" \
     "$srcdir/conf/mosquitto-demo.conf" > "$FS_MQTT_DIR/$name.conf"
   echo "user $(id -un)" >> "$FS_MQTT_DIR/$name.conf"
-  mosquitto -c "$FS_MQTT_DIR/$name.conf" > "$FS_MQTT_DIR/$name.log" 2>&1 &
+  [ -n "${3:-}" ] && printf '%s\n' "$3" >> "$FS_MQTT_DIR/$name.conf"
+  mosquitto -c "$FS_MQTT_DIR/$name.conf" >> "$FS_MQTT_DIR/$name.log" 2>&1 &
   echo $! > "$FS_MQTT_DIR/$name.pid"
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi

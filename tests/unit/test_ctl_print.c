@@ -41,6 +41,19 @@ static void test_shrink_line_compares_with_the_lower_band(void **state) {
                             "MiB at +5 min < 0.5 × 4096) [planned]");
 }
 
+/* A fast correction is about usage at the allocation: the forecast bound beside it
+ * would read as the reason, and a false one. */
+static void test_fast_grow_line_shows_usage_not_the_bound(void **state) {
+  (void)state;
+  const char d[] = "{\"ts\":" TS ",\"vm\":\"web1\",\"kind\":\"grow\",\"resource\":"
+                   "\"cpu\",\"from\":1,\"to\":3,\"reason\":\"rule=fast hi=0.011@300s "
+                   "threshold=0.8 usage=0.97\"}";
+  char line[512];
+  ctl_format_decision("web", d, strlen(d), "[applied]", line, sizeof(line));
+  assert_string_equal(line, "12:00:05 web/web1 grow cpu 1 → 3 (fast: usage 0.97 cores at "
+                            "allocation 1) [applied]");
+}
+
 static void test_decision_without_a_bound_shows_its_rule(void **state) {
   (void)state;
   const char d[] = "{\"ts\":" TS ",\"vm\":\"web1\",\"kind\":\"manual\",\"resource\":"
@@ -106,6 +119,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_decision_line_reads_like_the_example),
       cmocka_unit_test(test_shrink_line_compares_with_the_lower_band),
+      cmocka_unit_test(test_fast_grow_line_shows_usage_not_the_bound),
       cmocka_unit_test(test_decision_without_a_bound_shows_its_rule),
       cmocka_unit_test(test_result_of_a_known_decision_repeats_it_with_the_status),
       cmocka_unit_test(test_result_of_an_unknown_decision_names_its_id),

@@ -430,6 +430,16 @@ static void test_message_that_is_not_json_is_rejected(void **state) {
   assert_non_null(strstr(f->err.msg, "message: not valid JSON"));
 }
 
+/* A raw NUL after a number: jansson alone would take "0.7<NUL>" as 0.7. */
+static void test_message_with_a_nul_byte_is_rejected(void **state) {
+  mf *f = *state;
+  static const char msg[] = "{\"request_id\":\"n1\",\"policy\":{\"LeadTime\":700\0}}";
+  assert_int_equal(act_msg_policy_patch(&f->ctx, "web", msg, sizeof(msg) - 1, &f->cand,
+                                        f->id, &f->err), ACT_EINVAL);
+  assert_null(f->cand);
+  assert_non_null(strstr(f->err.msg, "NUL byte"));
+}
+
 static void test_duplicate_keys_are_rejected(void **state) {
   mf *f = *state;
   assert_int_equal(mf_patch(f, "{\"request_id\":\"d\",\"request_id\":\"e\","
@@ -674,6 +684,7 @@ int main(void) {
       T(test_oversized_message_is_rejected_before_parsing),
       T(test_message_that_is_not_an_object_is_rejected),
       T(test_message_that_is_not_json_is_rejected),
+      T(test_message_with_a_nul_byte_is_rejected),
       T(test_duplicate_keys_are_rejected),
       T(test_command_set_decodes_every_field),
       T(test_command_value_not_a_number_names_field_and_value),
