@@ -111,7 +111,10 @@ else
 fi
 
 # Without foresight to answer, a request times out.
-kill "$(cat "$FS_MQTT_DIR/responder.pid")"
+responder_pid=$(cat "$FS_MQTT_DIR/responder.pid")
+kill "$responder_pid"
+# kill only sends the signal: wait until the responder is gone, or it may still answer
+for _ in $(seq 1 100); do kill -0 "$responder_pid" 2>/dev/null || break; sleep 0.05; done
 check "no reply within --timeout exits 3" 3 'no answer within 1 s' -- \
   "$ctl" "${op[@]}" --timeout 1 policy set web "$FS_MQTT_DIR/good.json"
 
