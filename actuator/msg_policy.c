@@ -32,6 +32,7 @@ static const res_key res_keys[] = {
     {"BorrowMaxAmount", offsetof(act_res_policy, lend_amount)},
     {"BorrowerMax", offsetof(act_res_policy, borrow_share)},
     {"BorrowerMaxAmount", offsetof(act_res_policy, borrow_amount)},
+    {"BreakEven", offsetof(act_res_policy, break_even)},
 };
 #define N_RES_KEYS (sizeof(res_keys) / sizeof(res_keys[0]))
 
@@ -43,6 +44,7 @@ typedef struct int_key {
 
 static const int_key set_int_keys[] = {
     {"LeadTime", offsetof(act_set_policy, lead_s)},
+    {"PlanHorizon", offsetof(act_set_policy, horizon_s)},
     {"Cooldown", offsetof(act_set_policy, cooldown_s)},
     {"BorrowDuration", offsetof(act_set_policy, borrow_duration_s)},
     {"MinInstances", offsetof(act_set_policy, min_instances)},
@@ -54,13 +56,13 @@ static const int_key set_int_keys[] = {
 static const char *const set_keys[] = {
     "set", "Manage", "Capacity", "Step", "Limit", "Threshold", "LowerBand",
     "ShrinkMargin", "MaxShrink", "Cost", "BorrowMax", "BorrowMaxAmount", "BorrowerMax",
-    "BorrowerMaxAmount", "LeadTime", "Cooldown", "FastCorrection", "BorrowDuration",
+    "BorrowerMaxAmount", "BreakEven", "LeadTime", "PlanHorizon", "Cooldown", "FastCorrection", "BorrowDuration",
     "ScaleOutTemplate", "MinInstances", "MaxInstances", "ScaleCooldown", "DryRun", "VM",
     NULL};
 
 static const char *const vm_keys[] = {
     "Priority", "Limit", "Threshold", "LowerBand", "ShrinkMargin", "MaxShrink", "Cost",
-    "BorrowMax", "BorrowMaxAmount", "BorrowerMax", "BorrowerMaxAmount", NULL};
+    "BorrowMax", "BorrowMaxAmount", "BorrowerMax", "BorrowerMaxAmount", "BreakEven", NULL};
 
 static double *res_field(act_res_policy *rp, size_t off) {
   return (double *)((char *)rp + off);

@@ -31,6 +31,7 @@ static const res_double_key res_double_keys[] = {
     {"BorrowMaxAmount", offsetof(act_res_policy, lend_amount)},
     {"BorrowerMax", offsetof(act_res_policy, borrow_share)},
     {"BorrowerMaxAmount", offsetof(act_res_policy, borrow_amount)},
+    {"BreakEven", offsetof(act_res_policy, break_even)},
 };
 
 typedef struct int_key {
@@ -40,6 +41,7 @@ typedef struct int_key {
 
 static const int_key set_int_keys[] = {
     {"LeadTime", offsetof(act_set_policy, lead_s)},
+    {"PlanHorizon", offsetof(act_set_policy, horizon_s)},
     {"Cooldown", offsetof(act_set_policy, cooldown_s)},
     {"BorrowDuration", offsetof(act_set_policy, borrow_duration_s)},
     {"ScaleCooldown", offsetof(act_set_policy, scale_cooldown_s)},

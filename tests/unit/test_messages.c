@@ -254,6 +254,14 @@ static void test_patch_changes_the_candidate_not_the_policy_in_force(void **stat
   assert_int_equal(act_policy_set(f->pol, "web")->lead_s, 600);
 }
 
+static void test_patch_sets_break_even_and_plan_horizon(void **state) {
+  mf *f = *state;
+  assert_int_equal(mf_patch(f, "{\"request_id\":\"a9\",\"policy\":{\"BreakEven\":"
+                               "{\"mem\":1500},\"PlanHorizon\":3600}}"), 0);
+  assert_float_equal(act_policy_set(f->cand, "web")->res[ACT_MEMORY].break_even, 1500, 0);
+  assert_int_equal(act_policy_set(f->cand, "web")->horizon_s, 3600);
+}
+
 static void test_patch_out_of_range_gets_the_config_validation_message(void **state) {
   mf *f = *state;
   assert_int_equal(mf_patch(f, "{\"request_id\":\"a2\",\"policy\":{\"BorrowMax\":"
@@ -662,6 +670,7 @@ int main(void) {
       T(test_policy_of_an_unknown_set_is_enoent),
       T(test_policy_encoding_is_a_patch_that_changes_nothing),
       T(test_patch_changes_the_candidate_not_the_policy_in_force),
+      T(test_patch_sets_break_even_and_plan_horizon),
       T(test_patch_out_of_range_gets_the_config_validation_message),
       T(test_rejected_patch_still_reports_its_request_id),
       T(test_patch_without_request_id_is_rejected),

@@ -41,6 +41,18 @@ static void test_key_threshold_without_resource_sets_every_resource(void **state
     assert_float_equal(s.res[r].threshold, 0.6, 0);
 }
 
+/* The allocation-quality rules (resize.c) are policy keys like the others. */
+static void test_key_break_even_and_plan_horizon(void **state) {
+  (void)state;
+  act_set_policy s = set_web();
+  act_error err;
+  assert_int_equal(act_set_policy_key(&s, "BreakEven", ARGS(S("mem"), N(1500)), &err), 0);
+  assert_float_equal(s.res[ACT_MEMORY].break_even, 1500, 0);
+  assert_float_equal(s.res[ACT_CPU].break_even, 0, 0);
+  assert_int_equal(act_set_policy_key(&s, "PlanHorizon", ARGS(N(3600)), &err), 0);
+  assert_int_equal(s.horizon_s, 3600);
+}
+
 static void test_key_names_are_case_insensitive(void **state) {
   (void)state;
   act_set_policy s = set_web();
@@ -241,6 +253,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_key_threshold_with_resource_sets_that_resource),
       cmocka_unit_test(test_key_threshold_without_resource_sets_every_resource),
+      cmocka_unit_test(test_key_break_even_and_plan_horizon),
       cmocka_unit_test(test_key_names_are_case_insensitive),
       cmocka_unit_test(test_key_limit_sets_min_and_max_in_mib),
       cmocka_unit_test(test_key_limit_accepts_inf_max),
