@@ -314,7 +314,7 @@ static int run_resource(sim *s, ac_writer *w, as_totals *t) {
       if (fc_forecaster_retrain(s->f, &ferr) != 0)
         t->failed_fits++; /* the previous model stays, as in the plugin */
     }
-    double next;
+    double next = alloc; /* decide() sets it; gcc -O1 cannot see that */
     if (set_limits(s, i + 1) != 0 || decide(s, i, alloc, &next) != 0)
       return -1;
     if (i == first || next != alloc) {
