@@ -5,7 +5,10 @@
  * correlation) and overstate the interval of independent members by up to sqrt(n).
  * Each member keeps its recent out-of-sample errors by target slot; summing them slot by
  * slot gives the errors the total would have had, with the members' correlation built in,
- * and their empirical quantiles give the interval, as for one series.
+ * and their empirical quantiles give the interval, as for one series: taken over the
+ * targets in the forecast's phase of the hour and shrunk toward all targets, the rule of
+ * the members' own intervals (model.c), so that a set of identical members gets their
+ * summed bounds.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,19 +37,39 @@ static int check_members(const fc_model *const members[], int n, fc_error *err) 
   return 0;
 }
 
-/* Sums the members' errors of horizon index i slot by slot into sums[]; returns how many
+/* Sums the members' errors of horizon index i slot by slot into sums[]: first those
+ * whose target is in `phase` (*n_phase of them), then the others; returns how many
  * slots had an error from every member. */
-static int aligned_sums(const fc_model *const members[], int n, int i, double *sums) {
+static int aligned_sums(const fc_model *const members[], int n, int i, int phase,
+                        double *sums, int *n_phase) {
   int len, count = 0;
+  int64_t slot = fc_model_slot(members[0]);
   fc__model_errors(members[0], i, &len);
-  for (int j = 0; j < len; j++) {
-    double sum = 0.0;
-    for (int k = 0; k < n && !isnan(sum); k++)
-      sum += fc__model_errors(members[k], i, &len)[j];
-    if (!isnan(sum))
-      sums[count++] = sum;
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1)
+      *n_phase = count;
+    for (int j = 0; j < len; j++) {
+      /* ring entry j holds the newest target slot congruent to j */
+      int64_t target = slot - ((slot - j) % len + len) % len;
+      if ((fc__model_phase(members[0], target) == phase) != (pass == 0))
+        continue;
+      double sum = 0.0;
+      for (int k = 0; k < n && !isnan(sum); k++)
+        sum += fc__model_errors(members[k], i, &len)[j];
+      if (!isnan(sum))
+        sums[count++] = sum;
+    }
   }
   return count;
+}
+
+/* The quantile of x[0..n-1] (reordered) at the upper (upper = 1) or lower tail `tail`:
+ * the (n + 1)p-th value, as the members' intervals take it (model.c), written as the
+ * type 7 level that lands on the same rank. */
+static double conformal_quantile(double *x, int n, double tail, int upper) {
+  double p = upper ? 1.0 - tail : tail;
+  double q = n > 1 ? (p * (n + 1) - 1.0) / (n - 1) : 0.5;
+  return fc__quantile(x, n, fmin(fmax(q, 0.0), 1.0));
 }
 
 int fc_aggregate_forecast(const fc_model *const members[], int n_members, fc_point out[],
@@ -74,12 +97,19 @@ int fc_aggregate_forecast(const fc_model *const members[], int n_members, fc_poi
   }
   double tail = (1.0 - cfg->confidence) / 2.0;
   for (int i = 0; i < cfg->n_horizons; i++) {
-    int n = aligned_sums(members, n_members, i, sums);
+    int phase = fc__model_phase(members[0], fc_model_slot(members[0]) + cfg->horizons[i]);
+    int n_phase, n = aligned_sums(members, n_members, i, phase, sums, &n_phase);
     if (n < MIN_ALIGNED)
       continue;
-    double p_hi = fmin(1.0, ceil((n + 1) * (1.0 - tail)) / n);
-    double q_hi = fc__quantile(sums, n, p_hi);
-    double q_lo = fc__quantile(sums, n, 1.0 - p_hi);
+    /* the phase's block first: a quantile reorders what it looks at */
+    double own_lo = n_phase ? conformal_quantile(sums, n_phase, tail, 0) : 0.0;
+    double own_hi = n_phase ? conformal_quantile(sums, n_phase, tail, 1) : 0.0;
+    double q_lo = conformal_quantile(sums, n, tail, 0);
+    double q_hi = conformal_quantile(sums, n, tail, 1);
+    if (n_phase > 0 && n_phase < n) {
+      q_lo = fc__phase_shrink(own_lo, n_phase, q_lo);
+      q_hi = fc__phase_shrink(own_hi, n_phase, q_hi);
+    }
     out[i].lo = fmax(0.0, out[i].mean + q_lo);
     out[i].hi = fmax(0.0, out[i].mean + q_hi);
   }

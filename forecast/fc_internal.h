@@ -112,5 +112,11 @@ int fc__detect_season(const double *y, int n, int day, int *season, int *season_
 const double *fc__model_errors(const fc_model *m, int hi, int *len);
 /* The configuration the model was fitted with. */
 const fc_config *fc__model_config(const fc_model *m);
+/* The phase of the hour of `slot` that the model's calibration is conditioned on (0
+ * when it is not). */
+int fc__model_phase(const fc_model *m, int64_t slot);
+/* A phase's quantile `own` from n of its errors, shrunk toward the pooled quantile as
+ * the model's own intervals are. */
+double fc__phase_shrink(double own, int n, double pooled);
 
 #endif /* FC_INTERNAL_H */

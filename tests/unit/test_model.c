@@ -104,6 +104,48 @@ static void test_model_interval_is_calibrated_on_known_noise(void **state) {
   fc_series_destroy(s);
 }
 
+/* A job at :05 that runs long one hour in six: the 5-minute forecasts of :05 must
+ * cover its spikes as often as the nominal level says, and the other phases must not
+ * pay for them with wide intervals. */
+static void test_model_interval_follows_the_tail_of_its_phase(void **state) {
+  (void)state;
+  fc_config c = quick_config();
+  c.backtest_slots = 3 * DAY; /* the default: 72 errors per phase */
+  enum { TRAIN = 7 * DAY, TEST = 8 * DAY, HOUR = 12, JOB_PHASE = 1 };
+  static double y[TRAIN + TEST];
+  synth_rng r = {29};
+  for (int t = 0; t < TRAIN + TEST; t++) {
+    y[t] = 50.0 + synth_normal(&r);
+    if (t % HOUR == JOB_PHASE && synth_uniform(&r) < 1.0 / 6.0)
+      y[t] += 8.0 + 4.0 * synth_uniform(&r);
+  }
+  fc_series *s = series_of(y, TRAIN);
+  fc_model *m = fc_model_fit(&c, s, NULL);
+  assert_non_null(m);
+  int job_targets = 0, job_misses = 0, quiet_targets = 0;
+  double job_width = 0.0, quiet_width = 0.0;
+  fc_point p[3];
+  for (int t = TRAIN; t < TRAIN + TEST; t++) {
+    fc_model_forecast(m, p); /* p[0]: h = 1, the forecast of slot t */
+    if (t % HOUR == JOB_PHASE) {
+      job_targets++;
+      job_misses += y[t] > p[0].hi;
+      job_width += p[0].hi - p[0].lo;
+    } else if (t % HOUR == JOB_PHASE + 6) {
+      quiet_targets++;
+      quiet_width += p[0].hi - p[0].lo;
+    }
+    fc_model_observe(m, y[t]);
+  }
+  /* nominal 0.05; 192 targets and the phase's quantile shrunk a little toward the
+   * pool allow up to 0.11, and one quantile for all phases misses 0.15 or more */
+  double miss = (double)job_misses / job_targets;
+  assert_true(miss < 0.11);
+  assert_true(quiet_width / quiet_targets < 0.5 * job_width / job_targets);
+  fc_model_destroy(m);
+  fc_series_destroy(s);
+}
+
 /* Missing samples advance the model; forecasts stay finite and ordered. */
 static void test_model_streams_through_missing_samples(void **state) {
   (void)state;
@@ -258,6 +300,7 @@ int main(void) {
       cmocka_unit_test(test_model_prefers_seasonal_kinds_on_a_daily_cycle),
       cmocka_unit_test(test_model_refuses_short_history),
       cmocka_unit_test(test_model_interval_is_calibrated_on_known_noise),
+      cmocka_unit_test(test_model_interval_follows_the_tail_of_its_phase),
       cmocka_unit_test(test_model_streams_through_missing_samples),
       cmocka_unit_test(test_model_guard_follows_a_level_shift),
       cmocka_unit_test(test_model_flags_far_outlier_as_anomaly),
