@@ -51,6 +51,15 @@
  * from the backtest). A horizon whose chosen candidate's loss exceeds GUARD_RATIO x the
  * anchor's is served by the anchor until the candidate is better again or the next fit:
  * a rule on the model's own recent out-of-sample errors, the same evidence that chose it.
+ * Those errors come late, though: a 1 h forecast is judged an hour after it was made, so
+ * a workload that jumps to a new level would keep the old level in its 1 h forecasts for
+ * over an hour (on the Azure traces, 5.7 % CPU forecast while the VM sat at 52 %). A
+ * shift detector watches the first horizon's candidate's forecast of the next slot
+ * against the last value (naive): when its pinball loss over SHIFT_MEMORY slots exceeds
+ * SHIFT_RATIO x naive's, the series has moved where the fit did not expect it, and every
+ * horizon goes to the anchor for at least its own h slots, after which the guard's rule
+ * decides again. Azure 1 h MASE 0.907 -> 0.840; the price, on Bitbrains net at 15 min,
+ * 0.615 -> 0.641 (a burst plateau can trip it), and under 0.011 elsewhere.
  *
  * After the backtest every kind is already positioned at the window's end, so the kinds
  * that were not chosen are freed and the others simply continue: one fit per kind.
@@ -83,6 +92,8 @@ static const double ANOMALY_WEIGHT = 0.25; /* fit weight of a flagged sample */
 static const double ANCHOR_MARGIN = 0.05;  /* see select_horizon() */
 static const double GUARD_MEMORY = 36.0;   /* slots (3 h at 5 min) of the guard's loss */
 static const double GUARD_RATIO = 1.5;     /* loss ratio that hands a horizon to the anchor */
+static const double SHIFT_MEMORY = 6.0;    /* slots (30 min) of the shift detector's loss */
+static const double SHIFT_RATIO = 3.0;     /* its loss ratio that declares a shift */
 
 typedef struct sub_model {
   const fc__model_ops *ops;
@@ -103,6 +114,12 @@ struct fc_model {
   double guard_chosen[FC_MAX_HORIZONS];  /* EW pinball loss of the chosen candidate */
   double guard_anchor[FC_MAX_HORIZONS];  /* ... and of the anchor */
   int on_anchor[FC_MAX_HORIZONS];        /* the guard hands this horizon to the anchor */
+  int64_t anchor_since[FC_MAX_HORIZONS]; /* ... since this slot */
+  double next_chosen;                    /* the first horizon's candidate's forecast of
+                                            the next slot */
+  double last_y;                         /* the last value: naive's forecast of it */
+  double shift_chosen, shift_naive;      /* EW pinball losses of those two */
+  int shift_count;                       /* slots the shift detector has judged */
   int cal_len;                           /* error ring length */
   double *err_ring[FC_MAX_HORIZONS];     /* actual - mean by target slot % cal_len */
   double *sorted[FC_MAX_HORIZONS];       /* the finite entries of err_ring, ascending */
@@ -164,11 +181,20 @@ static void combine_now(fc_model *m) {
     anchor[i] = alt;
     m->now_mean[i] = m->on_anchor[i] ? anchor[i] : chosen[i];
   }
+  m->next_chosen = 0.0;
+  for (int k = 0; k < m->n_sub; k++)
+    m->next_chosen += m->weight[0][k] * m->sub_pred[(size_t)k * m->h_max];
   memcpy(past_row(m, m->slot), m->now_mean, sizeof(double) * (size_t)m->cfg.n_horizons);
 }
 
+static void hand_to_anchor(fc_model *m, int i) {
+  if (!m->on_anchor[i])
+    m->on_anchor[i] = 1, m->anchor_since[i] = m->slot;
+}
+
 /* One step of the guard's losses for horizon index i with forecasts fc (chosen) and fa
- * (anchor) of actual y; then the hand-over rule. */
+ * (anchor) of actual y; then the hand-over rule. A horizon handed over stays with the
+ * anchor for at least h slots, the time its own errors take to show the new regime. */
 static void guard_step(fc_model *m, int i, double y, double fc, double fa) {
   if (isnan(y) || isnan(fc) || isnan(fa))
     return;
@@ -176,14 +202,33 @@ static void guard_step(fc_model *m, int i, double y, double fc, double fa) {
   m->guard_chosen[i] += a * (pinball(y, fc) - m->guard_chosen[i]);
   m->guard_anchor[i] += a * (pinball(y, fa) - m->guard_anchor[i]);
   if (!m->on_anchor[i] && m->guard_chosen[i] > GUARD_RATIO * m->guard_anchor[i])
-    m->on_anchor[i] = 1;
-  else if (m->on_anchor[i] && m->guard_chosen[i] <= m->guard_anchor[i])
+    hand_to_anchor(m, i);
+  else if (m->on_anchor[i] && m->guard_chosen[i] <= m->guard_anchor[i] &&
+           m->slot - m->anchor_since[i] >= m->cfg.horizons[i])
     m->on_anchor[i] = 0;
+}
+
+/* The shift detector: when the first horizon's candidate forecasts the next slot
+ * SHIFT_RATIO times worse than the last value does, over SHIFT_MEMORY slots, the series
+ * has moved where the fit did not expect it, and every horizon goes to the anchor. */
+static void shift_observe(fc_model *m, double y) {
+  if (isnan(y))
+    return;
+  if (!isnan(m->last_y)) {
+    double a = 1.0 / SHIFT_MEMORY;
+    m->shift_chosen += a * (pinball(y, m->next_chosen) - m->shift_chosen);
+    m->shift_naive += a * (pinball(y, m->last_y) - m->shift_naive);
+    if (++m->shift_count >= SHIFT_MEMORY && m->shift_chosen > SHIFT_RATIO * m->shift_naive)
+      for (int i = 0; i < m->cfg.n_horizons; i++)
+        hand_to_anchor(m, i);
+  }
+  m->last_y = y;
 }
 
 static void guard_observe(fc_model *m, double y) {
   if (!has_anchor(m))
     return;
+  shift_observe(m, y);
   for (int i = 0; i < m->cfg.n_horizons; i++) {
     int64_t origin = m->slot - m->cfg.horizons[i];
     guard_step(m, i, y, ring_row(m, m->past_chosen, origin)[i],
@@ -718,6 +763,7 @@ static fc_model *model_alloc(const fc_config *cfg, fc_error *err) {
                   ? 3600 / cfg->step_s : 1;
   m->h_max = cfg->horizons[cfg->n_horizons - 1];
   m->cal_len = cfg->backtest_slots;
+  m->last_y = NAN;
   m->phase_cap = m->cal_len / m->phases + 1;
   size_t ring = (size_t)(m->h_max + 1) * (size_t)cfg->n_horizons;
   m->past_mean = calloc(ring, sizeof(double));
@@ -829,6 +875,8 @@ fc_model *fc_model_fit(const fc_config *cfg, const fc_series *series, fc_error *
   for (int k = 0; k < n_runs; k++)
     m->report.loss[runs[k].kind] = runs[k].loss[0];
   m->slot = win.slot0 + win.n - 1;
+  for (int j = win.n - 1; j >= 0 && isnan(m->last_y); j--)
+    m->last_y = win.raw[j];
   if (seed_calibration(m, &win, runs, n_runs, weight, anchor, err) != 0)
     goto fail;
   name_selection(m, runs, n_runs, weight);

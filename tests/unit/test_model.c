@@ -295,6 +295,19 @@ static void test_model_guard_follows_a_level_shift(void **state) {
   assert_true(f.mean > 140.0);
 }
 
+/* The same jump, seen for half an hour only: the guard's own 1 h errors cannot show it
+ * yet (they arrive an hour after their origin), but the shift detector sees the
+ * selection's next-slot forecasts fall far behind the last value and hands every horizon
+ * to the anchor, whose 1 h forecast is well on its way to 200 (the selection alone still
+ * says 49 there: an AR correction fades within the hour). */
+static void test_model_shift_detector_follows_within_half_an_hour(void **state) {
+  (void)state;
+  char chosen[64];
+  fc_point f = after_level_shift(quick_config().kinds, 6, chosen, sizeof(chosen));
+  assert_string_not_equal(chosen, "naive+ets");
+  assert_true(f.mean > 110.0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_model_prefers_seasonal_kinds_on_a_daily_cycle),
@@ -303,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_model_interval_follows_the_tail_of_its_phase),
       cmocka_unit_test(test_model_streams_through_missing_samples),
       cmocka_unit_test(test_model_guard_follows_a_level_shift),
+      cmocka_unit_test(test_model_shift_detector_follows_within_half_an_hour),
       cmocka_unit_test(test_model_flags_far_outlier_as_anomaly),
       cmocka_unit_test(test_forecaster_marks_anomalies_in_series),
       cmocka_unit_test(test_forecaster_install_catches_up_like_in_place_fit),
