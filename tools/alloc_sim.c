@@ -19,7 +19,7 @@
 static const act_resource act_of[AC_N_RESOURCES] = {ACT_CPU, ACT_CPU_QUOTA, ACT_MEMORY};
 
 void as_config_default(as_config *c) {
-  static const double confidence[AC_N_RESOURCES] = {0.9, 0.8, 0.75};
+  static const double confidence[AC_N_RESOURCES] = {0.9, 0.8, 0.7};
   static const double break_even[AC_N_RESOURCES] = {1500, 3000, 1500};
   static const int horizons[] = {1, 2, 3, 4, 6, 8, 12};
   memset(c, 0, sizeof(*c));

@@ -55,7 +55,7 @@ typedef struct as_config {
  *   interval level (Confidence) per resource, from the cost of a grid step against a
  *     miss: cpu 0.9 (upper bound = 95 % quantile): a whole vCPU is far above most VMs'
  *     demand, the step's own rounding is most of the headroom and the higher bound
- *     costs little; cpu_quota 0.8 (90 %) and mem 0.75 (87.5 %): one 0.05-core or
+ *     costs little; cpu_quota 0.8 (90 %) and mem 0.7 (85 %): one 0.05-core or
  *     256 MiB step is a large share of a small VM, every step of headroom shows in the
  *     slack. The held allocation covers the highest bound of its hour, so the share
  *     of under-provisioned slots ends far below the per-slot level (make bench). */
