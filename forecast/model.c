@@ -109,6 +109,8 @@ struct fc_model {
   double weight[FC_MAX_HORIZONS][MAX_SUB]; /* combination weights per horizon */
   double anchor[MAX_SUB];                /* the anchor's weights; all 0 without one */
   double now_mean[FC_MAX_HORIZONS];      /* forecast from `slot`, as published */
+  double now_q_lo[FC_MAX_HORIZONS];      /* ... and its interval's score quantiles */
+  double now_q_hi[FC_MAX_HORIZONS];
   double *past_mean;                     /* (h_max + 1) x n_horizons ring of forecasts */
   double *past_chosen, *past_anchor;     /* same shape: each candidate's own forecasts */
   double guard_chosen[FC_MAX_HORIZONS];  /* EW pinball loss of the chosen candidate */
@@ -252,6 +254,11 @@ double fc__phase_shrink(double own, int n, double pooled) {
   return (n * own + QUANTILE_PRIOR * pooled) / (n + QUANTILE_PRIOR);
 }
 
+/* The sorted scores of horizon index i whose targets are in `phase`. */
+static double *phase_scores(const fc_model *m, int i, int phase) {
+  return m->phase_sorted[i] + (size_t)phase * m->phase_cap;
+}
+
 /* Score quantile at level p for horizon index i and target phase: the phase's own
  * quantile shrunk toward the pooled one by the phase's count (Mondrian conformal
  * prediction with the phase as category, Vovk et al. 2005, regularised because a
@@ -261,7 +268,7 @@ static double phase_quantile(const fc_model *m, int i, int phase, double p) {
   int n = m->n_phase_sorted[i][phase];
   if (n == 0 || m->phases == 1)
     return pooled;
-  double own = sorted_quantile(m->phase_sorted[i] + (size_t)phase * m->phase_cap, n, p);
+  double own = sorted_quantile(phase_scores(m, i, phase), n, p);
   return fc__phase_shrink(own, n, pooled);
 }
 
@@ -275,6 +282,14 @@ static void interval_quantiles(const fc_model *m, int i, int phase, double *lo,
   }
   *lo = phase_quantile(m, i, phase, m->level_lo[i]);
   *hi = phase_quantile(m, i, phase, 1.0 - m->level_hi[i]);
+}
+
+/* Caches the interval quantiles of the forecasts from `slot`, so that forecasting costs
+ * no search. */
+static void interval_now(fc_model *m) {
+  for (int i = 0; i < m->cfg.n_horizons; i++)
+    interval_quantiles(m, i, phase_of(m, m->slot + m->cfg.horizons[i]), &m->now_q_lo[i],
+                       &m->now_q_hi[i]);
 }
 
 /* First index in x[0..n-1] (ascending) whose value is >= v. */
@@ -305,16 +320,48 @@ static void sorted_insert(double *x, int *n, double v) {
   (*n)++;
 }
 
-/* Removes (add = 0) or inserts score v of a target in `phase` for horizon index i. */
-static void scores_update(fc_model *m, int i, int phase, double v, int add) {
-  double *px = m->phase_sorted[i] + (size_t)phase * m->phase_cap;
-  int *pn = &m->n_phase_sorted[i][phase];
-  if (add) {
-    sorted_insert(m->sorted[i], &m->n_sorted[i], v);
-    sorted_insert(px, pn, v);
+/* Replaces v_old by v_new in x[0..*n-1] (ascending), moving only the entries between
+ * their ranks: a third of the array on average, against all of it for a removal and an
+ * insertion. v_old absent: v_new is inserted. */
+static void sorted_replace(double *x, int *n, double v_old, double v_new) {
+  int k = lower_bound(x, *n, v_old);
+  if (k == *n || x[k] != v_old) {
+    sorted_insert(x, n, v_new);
+    return;
+  }
+  int p = lower_bound(x, *n, v_new);
+  if (p > k) { /* v_new goes above: close the gap upward */
+    memmove(x + k, x + k + 1, sizeof(double) * (size_t)(p - 1 - k));
+    x[p - 1] = v_new;
   } else {
-    sorted_remove(m->sorted[i], &m->n_sorted[i], v);
-    sorted_remove(px, pn, v);
+    memmove(x + p + 1, x + p, sizeof(double) * (size_t)(k - p));
+    x[p] = v_new;
+  }
+}
+
+/* Replaces the score v_old of a target in phase p_old (NaN: none) by v_new of a target
+ * in phase p_new (NaN: none) among the scores of horizon index i. */
+static void scores_replace(fc_model *m, int i, int p_old, double v_old, int p_new,
+                           double v_new) {
+  int *n_old = &m->n_phase_sorted[i][p_old], *n_new = &m->n_phase_sorted[i][p_new];
+  if (isnan(v_old)) {
+    if (!isnan(v_new)) {
+      sorted_insert(m->sorted[i], &m->n_sorted[i], v_new);
+      sorted_insert(phase_scores(m, i, p_new), n_new, v_new);
+    }
+    return;
+  }
+  if (isnan(v_new)) {
+    sorted_remove(m->sorted[i], &m->n_sorted[i], v_old);
+    sorted_remove(phase_scores(m, i, p_old), n_old, v_old);
+    return;
+  }
+  sorted_replace(m->sorted[i], &m->n_sorted[i], v_old, v_new);
+  if (p_old == p_new) {
+    sorted_replace(phase_scores(m, i, p_new), n_new, v_old, v_new);
+  } else {
+    sorted_remove(phase_scores(m, i, p_old), n_old, v_old);
+    sorted_insert(phase_scores(m, i, p_new), n_new, v_new);
   }
 }
 
@@ -327,11 +374,9 @@ static double score_of(const fc_model *m, int i, int64_t target, double e) {
 static void ring_put(fc_model *m, int i, int64_t slot, double e) {
   double *cell = &m->err_ring[i][slot % m->cal_len];
   int64_t old = slot - m->cal_len;
-  if (!isnan(*cell))
-    scores_update(m, i, phase_of(m, old), score_of(m, i, old, *cell), 0);
+  scores_replace(m, i, phase_of(m, old), score_of(m, i, old, *cell), phase_of(m, slot),
+                 score_of(m, i, slot, e));
   *cell = e;
-  if (!isnan(e))
-    scores_update(m, i, phase_of(m, slot), score_of(m, i, slot, e), 1);
 }
 
 /* One ACI step per side from whether the error fell outside the current interval. */
@@ -377,15 +422,14 @@ int fc_model_observe(fc_model *m, double y) {
   for (int k = 0; k < m->n_sub; k++)
     m->sub[k].ops->observe(m->sub[k].st, y);
   combine_now(m);
+  interval_now(m);
   return anomaly;
 }
 
 void fc_model_forecast(const fc_model *m, fc_point out[]) {
   for (int i = 0; i < m->cfg.n_horizons; i++) {
-    double mean = m->now_mean[i], q_lo, q_hi;
-    int phase = phase_of(m, m->slot + m->cfg.horizons[i]);
-    interval_quantiles(m, i, phase, &q_lo, &q_hi);
-    double scale = m->scale[i][phase];
+    double mean = m->now_mean[i], q_lo = m->now_q_lo[i], q_hi = m->now_q_hi[i];
+    double scale = m->scale[i][phase_of(m, m->slot + m->cfg.horizons[i])];
     double lo = mean + q_lo * scale, hi = mean + q_hi * scale;
     if (isnan(q_lo)) /* too few errors to calibrate: say so with an open interval */
       lo = -INFINITY, hi = INFINITY;
@@ -884,6 +928,7 @@ fc_model *fc_model_fit(const fc_config *cfg, const fc_series *series, fc_error *
   runs_free(runs, n_runs);
   window_free(&win);
   combine_now(m);
+  interval_now(m);
   return m;
 fail:
   runs_free(runs, n_runs);
