@@ -634,6 +634,66 @@ static void test_runner_command_hold_replies_without_decision(void **state) {
   json_decref(r);
 }
 
+/* The held_until of vm's cpu in the last `web/<vm>/state`, or 0 when not held. */
+static json_int_t held_cpu_until(const rfx *f, const char *vm) {
+  char topic[128];
+  snprintf(topic, sizeof(topic), "web/%s/state", vm);
+  size_t n = count(f, topic);
+  assert_true(n > 0);
+  json_t *st = parse(find(f, topic, (int)n - 1));
+  json_t *until = json_object_get(json_object_get(st, "held_until"), "cpu");
+  json_int_t v = until == NULL ? 0 : json_integer_value(until);
+  json_decref(st);
+  return v;
+}
+
+/* A set the host set has no capacity for is refused, naming VM, resource and how much
+ * is missing, and its override does not stay behind to rule the VM later. */
+static void test_runner_command_set_beyond_capacity_is_refused_and_released(
+    void **state) {
+  rfx *f = *state;
+  f->capacity_cpu = 6; /* web1 2 + web2 4: nothing free */
+  start_runner(f);
+  feed(f, "web1", 2, 0.5, 1.0);
+  feed(f, "web2", 4, 1.0, 3.0);
+  assert_int_equal(inbound(f, "web/web1/command", "{\"request_id\":\"c3\",\"action\":"
+                   "\"set\",\"resource\":\"cpu\",\"value\":3,\"duration\":600}"), 1);
+  json_t *r = parse(find(f, "reply/c3", 0));
+  assert_true(json_is_false(json_object_get(r, "ok")));
+  assert_true(json_is_null(json_object_get(r, "decision_id")));
+  const char *why = jstr(r, "error");
+  assert_non_null(strstr(why, "VM \"web1\""));
+  assert_non_null(strstr(why, "cpu"));
+  assert_non_null(strstr(why, "short by 1"));
+  json_decref(r);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 2);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(held_cpu_until(f, "web1"), 0);
+}
+
+/* Part of a set is not the set: what was granted stays, the reply says what is
+ * missing, and the decision that granted the part is named. */
+static void test_runner_command_set_granted_in_part_is_refused_with_its_decision(
+    void **state) {
+  rfx *f = *state;
+  f->capacity_cpu = 7; /* one vCPU free */
+  start_runner(f);
+  feed(f, "web1", 2, 0.5, 1.0);
+  feed(f, "web2", 4, 1.0, 3.0);
+  assert_int_equal(inbound(f, "web/web1/command", "{\"request_id\":\"c4\",\"action\":"
+                   "\"set\",\"resource\":\"cpu\",\"value\":4,\"duration\":600}"), 1);
+  json_t *r = parse(find(f, "reply/c4", 0));
+  json_t *d = parse(find(f, "web/decision", 0));
+  assert_true(json_is_false(json_object_get(r, "ok")));
+  assert_int_equal(jint(r, "decision_id"), jint(d, "id"));
+  assert_non_null(strstr(jstr(r, "error"), "short by 1"));
+  json_decref(r);
+  json_decref(d);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 3);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(held_cpu_until(f, "web1"), 0);
+}
+
 /* scale_out on the set's command topic clones the template and starts the clone. */
 static void test_runner_command_scale_out_starts_a_clone(void **state) {
   rfx *f = *state;
@@ -701,6 +761,8 @@ int main(void) {
       T(test_runner_command_set_holds_against_the_forecast),
       T(test_runner_command_bad_value_replies_error_and_changes_nothing),
       T(test_runner_command_hold_replies_without_decision),
+      T(test_runner_command_set_beyond_capacity_is_refused_and_released),
+      T(test_runner_command_set_granted_in_part_is_refused_with_its_decision),
       T(test_runner_command_scale_out_starts_a_clone),
       T(test_runner_command_scale_out_without_template_is_refused),
       T(test_runner_reply_topic_is_not_a_command),
