@@ -312,9 +312,11 @@ static fc_sent *fc_sent_get(set_rt *s, const char *topic) {
   return e;
 }
 
-/* `<set>/<vm>/forecast/<metric>` (retained) for one row, when its points changed. */
+/* `<set>/<vm>/forecast/<metric>` (retained) for one row, when its points or its model
+ * (borrowed, "" when unknown) changed. */
 static void publish_forecast(act_runner *r, set_rt *s, const act_vm_state *row,
-                             const char *metric, double scale, double now) {
+                             const char *model, const char *metric, double scale,
+                             double now) {
   act_point pts[ACT_BOARD_MAX_POINTS];
   size_t n = row->n_points < ACT_BOARD_MAX_POINTS ? row->n_points : ACT_BOARD_MAX_POINTS;
   for (size_t i = 0; i < n; i++)
@@ -323,7 +325,7 @@ static void publish_forecast(act_runner *r, set_rt *s, const act_vm_state *row,
   char topic[2 * ACT_NAME_MAX + 24];
   snprintf(topic, sizeof(topic), "%s/%s/forecast/%s", s->name, row->vm, metric);
   act_msg_forecast f = {.ts = 0, .points = pts, .n_points = n,
-                        .confidence = FC_CONFIDENCE, .model = NULL};
+                        .confidence = FC_CONFIDENCE, .model = model};
   act_error e;
   char *key = act_msg_forecast_encode(&f, &e);
   fc_sent *sent = key != NULL ? fc_sent_get(s, topic) : NULL;
@@ -359,7 +361,8 @@ static void publish_forecasts(act_runner *r, set_rt *s, double now) {
       continue;
     for (size_t k = 0; k < sizeof(fc_metrics) / sizeof(fc_metrics[0]); k++)
       if (fc_metrics[k].res == row->resource)
-        publish_forecast(r, s, row, fc_metrics[k].metric, fc_metrics[k].scale, now);
+        publish_forecast(r, s, row, s->rows.models != NULL ? s->rows.models[i] : "",
+                         fc_metrics[k].metric, fc_metrics[k].scale, now);
   }
 }
 

@@ -322,6 +322,28 @@ static void test_runner_publishes_the_forecast_retained(void **state) {
   assert_int_equal(count(f, "web/web1/forecast/cpu_quota"), 0);
 }
 
+/* The forecast message names the model the forecast plugin put in the values' meta
+ * foresight:model, and a new model is news even when the bands stay. */
+static void test_runner_forecast_names_the_model(void **state) {
+  rfx *f = *state;
+  f->dry_run = 1;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  act_obs o = {.kind = ACT_OBS_FORECAST, .vm = "web1", .metric = "cpu", .h_s = 600,
+               .value = 0.5, .lo = 0, .hi = 1.0, .ts = NOW - 1, .model = "ets+ar"};
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  act_runner_cycle(f->r, NOW);
+  json_t *j = parse(find(f, "web/web1/forecast/cpu", 0));
+  assert_string_equal(jstr(j, "model"), "ets+ar");
+  json_decref(j);
+  o.model = "fourier";
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  act_runner_cycle(f->r, NOW + 10);
+  j = parse(find(f, "web/web1/forecast/cpu", 1));
+  assert_string_equal(jstr(j, "model"), "fourier");
+  json_decref(j);
+}
+
 /* Memory forecasts go out in the contract's KiB, not the planner's MiB. */
 static void test_runner_forecast_memory_is_in_kib(void **state) {
   rfx *f = *state;
@@ -742,6 +764,7 @@ int main(void) {
       T(test_runner_next_cycle_does_not_redo_an_applied_change),
       T(test_runner_dry_run_publishes_and_changes_nothing),
       T(test_runner_publishes_the_forecast_retained),
+      T(test_runner_forecast_names_the_model),
       T(test_runner_forecast_memory_is_in_kib),
       T(test_runner_forecast_is_published_only_when_it_changed),
       T(test_runner_no_forecast_topic_without_points),
