@@ -669,17 +669,25 @@ static json_int_t held_cpu_until(const rfx *f, const char *vm) {
   return v;
 }
 
+/* web1 (2 vCPUs) and web2 (4) in set "web" of `capacity` vCPUs; the operator sets
+ * web1's cpu to `value` by request `id`. Returns what act_runner_inbound returned. */
+static int set_web1_in_a_tight_set(rfx *f, double capacity, const char *id, int value) {
+  f->capacity_cpu = capacity;
+  start_runner(f);
+  feed(f, "web1", 2, 0.5, 1.0);
+  feed(f, "web2", 4, 1.0, 3.0);
+  char cmd[160];
+  snprintf(cmd, sizeof(cmd), "{\"request_id\":\"%s\",\"action\":\"set\",\"resource\":"
+           "\"cpu\",\"value\":%d,\"duration\":600}", id, value);
+  return inbound(f, "web/web1/command", cmd);
+}
+
 /* A set the host set has no capacity for is refused, naming VM, resource and how much
  * is missing, and its override does not stay behind to rule the VM later. */
 static void test_runner_command_set_beyond_capacity_is_refused_and_released(
     void **state) {
   rfx *f = *state;
-  f->capacity_cpu = 6; /* web1 2 + web2 4: nothing free */
-  start_runner(f);
-  feed(f, "web1", 2, 0.5, 1.0);
-  feed(f, "web2", 4, 1.0, 3.0);
-  assert_int_equal(inbound(f, "web/web1/command", "{\"request_id\":\"c3\",\"action\":"
-                   "\"set\",\"resource\":\"cpu\",\"value\":3,\"duration\":600}"), 1);
+  assert_int_equal(set_web1_in_a_tight_set(f, /* capacity = none free */ 6, "c3", 3), 1);
   json_t *r = parse(find(f, "reply/c3", 0));
   assert_true(json_is_false(json_object_get(r, "ok")));
   assert_true(json_is_null(json_object_get(r, "decision_id")));
@@ -698,12 +706,7 @@ static void test_runner_command_set_beyond_capacity_is_refused_and_released(
 static void test_runner_command_set_granted_in_part_is_refused_with_its_decision(
     void **state) {
   rfx *f = *state;
-  f->capacity_cpu = 7; /* one vCPU free */
-  start_runner(f);
-  feed(f, "web1", 2, 0.5, 1.0);
-  feed(f, "web2", 4, 1.0, 3.0);
-  assert_int_equal(inbound(f, "web/web1/command", "{\"request_id\":\"c4\",\"action\":"
-                   "\"set\",\"resource\":\"cpu\",\"value\":4,\"duration\":600}"), 1);
+  assert_int_equal(set_web1_in_a_tight_set(f, /* capacity = one free */ 7, "c4", 4), 1);
   json_t *r = parse(find(f, "reply/c4", 0));
   json_t *d = parse(find(f, "web/decision", 0));
   assert_true(json_is_false(json_object_get(r, "ok")));
