@@ -6,8 +6,10 @@
  * slot per resource; a slot keeps its forecast points sorted by horizon, one per
  * horizon, the newest replacing the older.
  * Invariants: names unique and sorted; in a slot, points strictly ascending by h_s and
- * at most ACT_BOARD_MAX_POINTS; *_recv are wall times of arrival, 0 when never.
+ * at most ACT_BOARD_MAX_POINTS; *_recv are wall times of arrival, 0 when never; a
+ * slot's model is a NUL-terminated copy the board owns ("" when unknown).
  * Not here: locking (the plugin's), planning (planner.c). */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ typedef struct res_slot {
   double usage, usage_recv;
   pt_slot *pts;
   size_t n_pts, cap_pts;
+  char model[ACT_BOARD_MODEL_MAX]; /* of the newest forecast value; "" unknown */
 } res_slot;
 
 typedef struct vm_entry {
@@ -186,6 +189,19 @@ static int obs_finite(const act_obs *o) {
   return o->kind == ACT_OBS_USAGE || o->value >= 0;
 }
 
+/* Copies a model name that fits and is printable ASCII into out, else "". The name
+ * reaches MQTT messages (JSON, topic consumers): nothing else is worth carrying. */
+static void model_copy(char out[ACT_BOARD_MODEL_MAX], const char *model) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (; model != NULL && model[n] != '\0'; n++)
+    if (n + 1 >= ACT_BOARD_MODEL_MAX || (unsigned char)model[n] > 127 ||
+        !isgraph((unsigned char)model[n]))
+      return;
+  if (n > 0)
+    memcpy(out, model, n + 1);
+}
+
 /* Applies o to e's slot r; 1 stored, 0 ignored, < 0 error. */
 static int slot_put(res_slot *s, const act_obs *o, double scale, double now) {
   switch (o->kind) {
@@ -203,6 +219,8 @@ static int slot_put(res_slot *s, const act_obs *o, double scale, double now) {
     act_point p = {.h_s = o->h_s, .mean = o->value * scale, .lo = o->lo * scale,
                    .hi = o->hi * scale};
     int rc = slot_put_point(s, &p, now);
+    if (rc == 0)
+      model_copy(s->model, o->model);
     return rc == 0 ? 1 : rc;
   }
   }
@@ -277,6 +295,7 @@ void act_board_rows_free(act_board_rows *rows) {
   free(rows->vms);
   free(rows->points);
   free(rows->names);
+  free(rows->models);
   act_board_rows_init(rows);
 }
 
@@ -319,6 +338,8 @@ static int rows_reserve(act_board_rows *rows, const act_board *b, const act_poli
   if (act__grow((void **)&rows->vms, &rows->cap_vms, n_rows, sizeof(*rows->vms)) != 0 ||
       act__grow((void **)&rows->names, &rows->cap_names, n_rows,
                 sizeof(*rows->names)) != 0 ||
+      act__grow((void **)&rows->models, &rows->cap_models, n_rows,
+                sizeof(*rows->models)) != 0 ||
       act__grow((void **)&rows->points, &rows->cap_points, n_points,
                 sizeof(*rows->points)) != 0)
     return ACT_ENOMEM;
@@ -330,6 +351,7 @@ static void rows_add(act_board_rows *rows, const vm_entry *e, act_resource r,
   const res_slot *s = &e->res[r];
   size_t i = rows->n_vms++;
   snprintf(rows->names[i], ACT_NAME_MAX, "%s", e->name);
+  memcpy(rows->models[i], s->model, ACT_BOARD_MODEL_MAX);
   size_t first = rows->n_points;
   for (size_t k = 0; k < s->n_pts; k++)
     if (s->pts[k].recv >= oldest)

@@ -17,6 +17,11 @@
  * ignored: disk_iops is operations/s while the contract carries disk bytes, so the
  * board has no disk row.
  *
+ * Model: an fs_forecast value names the model that made it (meta foresight:model); a
+ * row carries the model of its resource's newest forecast value, for the forecast
+ * messages. A name that is empty, longer than ACT_BOARD_MODEL_MAX - 1 bytes or not
+ * printable ASCII without spaces is not kept: the row then says "" (unknown).
+ *
  * Host set of a VM: a VM listed under a HostSet in the policy belongs to that set (the
  * config is the operator's word); any other VM to the set its values last named
  * (meta foresight:set). A VM with neither is in no set.
@@ -46,6 +51,7 @@ extern "C" {
 #endif
 
 #define ACT_BOARD_MAX_POINTS 512 /* forecast horizons kept per (VM, resource) */
+#define ACT_BOARD_MODEL_MAX 32   /* a forecast model's name, with the NUL */
 
 typedef enum act_obs_kind {
   ACT_OBS_USAGE = 0, /* fs_usage: value */
@@ -63,6 +69,7 @@ typedef struct act_obs {
   double value;       /* usage, allocation, forecast mean */
   double lo, hi;      /* forecast bounds */
   double ts;          /* the value's own time, seconds since the epoch */
+  const char *model;  /* forecast: meta foresight:model; NULL or "": unknown */
 } act_obs;
 
 typedef struct act_board act_board; /* one thread at a time */
@@ -96,6 +103,9 @@ typedef struct act_board_rows {
   size_t n_points, cap_points;
   char (*names)[ACT_NAME_MAX]; /* names[i] is vms[i].vm */
   size_t cap_names;
+  char (*models)[ACT_BOARD_MODEL_MAX]; /* models[i]: the model of vms[i]'s newest
+                                          forecast value, "" when unknown */
+  size_t cap_models;
 } act_board_rows;
 
 void act_board_rows_init(act_board_rows *rows);

@@ -1,8 +1,8 @@
 /* hv_libvirt.c -- the hypervisor interface (hv.h) over libvirt.
  *
  * Each operation looks its domain up by name, makes the libvirt calls it needs and
- * lets go of it: no handle outlives a call, so a domain that is undefined between two
- * calls is simply not found (ACT_ENOENT) by the next one.
+ * lets go of it (on_domain): no handle outlives a call, so a domain that is undefined
+ * between two calls is simply not found (ACT_ENOENT) by the next one.
  *
  *   knob                libvirt                                        test:/// (9.0)
  *   vcpus               virDomainGet/SetVcpusFlags(LIVE)               yes
@@ -97,6 +97,21 @@ static int need_active(virDomainPtr dom, const char *vm, const char *what,
   if (active == 0)
     return act__fail(err, ACT_ESTOPPED, "%s %s: the domain does not run", what, vm);
   return 0;
+}
+
+/* What an operation does with the domain on_domain() found; arg is the operation's. */
+typedef int (*domain_op)(virDomainPtr dom, const char *vm, void *arg, act_error *err);
+
+/* Looks vm up, runs op on it and lets go of it, so no handle outlives the call. */
+static int on_domain(void *impl, const char *vm, domain_op op, void *arg,
+                     act_error *err) {
+  virDomainPtr dom;
+  int rc = find(impl, vm, &dom, err);
+  if (rc != 0)
+    return rc;
+  rc = op(dom, vm, arg, err);
+  virDomainFree(dom);
+  return rc;
 }
 
 /* ---- XML ---- */
@@ -212,56 +227,68 @@ static const char *knob_param(act_hv_knob k) {
   }
 }
 
+/* virDomainGetBlockIoTune and virDomainGetInterfaceParameters: a device's typed
+ * parameters, by the device's name. */
+typedef int (*dev_params_fn)(virDomainPtr dom, const char *dev,
+                             virTypedParameterPtr params, int *nparams, unsigned flags);
+
+/* Device dev's live parameters in *p, *n of them (free with virTypedParamsFree), asked
+ * for as libvirt wants: the count first, then the values. `what` names them in errors;
+ * on error *p is NULL. */
+static int dev_params(virDomainPtr dom, const char *vm, dev_params_fn get,
+                      const char *dev, const char *what, virTypedParameterPtr *p, int *n,
+                      act_error *err) {
+  *p = NULL;
+  *n = 0;
+  if (get(dom, dev, NULL, n, 0) < 0)
+    return lv_fail(err, vm, what);
+  *p = calloc((size_t)(*n > 0 ? *n : 1), sizeof(**p));
+  if (*p == NULL)
+    return act__fail(err, ACT_ENOMEM, "%s %s: out of memory", what, vm);
+  if (get(dom, dev, *p, n, 0) < 0) {
+    free(*p);
+    *p = NULL;
+    return lv_fail(err, vm, what);
+  }
+  return 0;
+}
+
 /* A disk's I/O tune, live. */
 static int read_disk(virDomainPtr dom, const char *vm, act_hv_disk *k, act_error *err) {
-  int n = 0;
-  if (virDomainGetBlockIoTune(dom, k->dev, NULL, &n, 0) < 0)
-    return lv_fail(err, vm, "block I/O tune of");
-  virTypedParameterPtr p = calloc((size_t)(n > 0 ? n : 1), sizeof(*p));
-  if (p == NULL)
-    return act__fail(err, ACT_ENOMEM, "block I/O tune of %s: out of memory", vm);
-  int rc = 0;
-  if (virDomainGetBlockIoTune(dom, k->dev, p, &n, 0) < 0) {
-    rc = lv_fail(err, vm, "block I/O tune of");
-  } else {
-    double *dst[] = {&k->bps, &k->bps_max, &k->iops, &k->iops_max};
-    act_hv_knob knobs[] = {ACT_HV_DISK_BPS, ACT_HV_DISK_BPS_MAX, ACT_HV_DISK_IOPS,
-                           ACT_HV_DISK_IOPS_MAX};
-    for (int i = 0; i < 4; i++) {
-      unsigned long long v = 0;
-      *dst[i] = virTypedParamsGetULLong(p, n, knob_param(knobs[i]), &v) == 1 ? (double)v
-                                                                           : 0;
-    }
-    virTypedParamsClear(p, n);
+  virTypedParameterPtr p;
+  int n;
+  int rc = dev_params(dom, vm, virDomainGetBlockIoTune, k->dev, "block I/O tune of", &p,
+                      &n, err);
+  if (rc != 0)
+    return rc;
+  double *dst[] = {&k->bps, &k->bps_max, &k->iops, &k->iops_max};
+  act_hv_knob knobs[] = {ACT_HV_DISK_BPS, ACT_HV_DISK_BPS_MAX, ACT_HV_DISK_IOPS,
+                         ACT_HV_DISK_IOPS_MAX};
+  for (int i = 0; i < 4; i++) {
+    unsigned long long v = 0;
+    int found = virTypedParamsGetULLong(p, n, knob_param(knobs[i]), &v) == 1;
+    *dst[i] = found ? (double)v : 0;
   }
-  free(p);
-  return rc;
+  virTypedParamsFree(p, n);
+  return 0;
 }
 
 /* An interface's bandwidth averages, live. */
 static int read_iface(virDomainPtr dom, const char *vm, act_hv_iface *f, act_error *err) {
-  int n = 0;
-  if (virDomainGetInterfaceParameters(dom, f->mac, NULL, &n, 0) < 0)
-    return lv_fail(err, vm, "interface parameters of");
-  virTypedParameterPtr p = calloc((size_t)(n > 0 ? n : 1), sizeof(*p));
-  if (p == NULL)
-    return act__fail(err, ACT_ENOMEM, "interface parameters of %s: out of memory", vm);
-  int rc = 0;
-  if (virDomainGetInterfaceParameters(dom, f->mac, p, &n, 0) < 0) {
-    rc = lv_fail(err, vm, "interface parameters of");
-  } else {
+  virTypedParameterPtr p;
+  int n;
+  int rc = dev_params(dom, vm, virDomainGetInterfaceParameters, f->mac,
+                      "interface parameters of", &p, &n, err);
+  if (rc != 0)
+    return rc;
+  double *dst[] = {&f->in_kibps, &f->out_kibps};
+  act_hv_knob knobs[] = {ACT_HV_NET_IN_KIBPS, ACT_HV_NET_OUT_KIBPS};
+  for (int i = 0; i < 2; i++) {
     unsigned v = 0;
-    f->in_kibps = virTypedParamsGetUInt(p, n, VIR_DOMAIN_BANDWIDTH_IN_AVERAGE, &v) == 1
-                      ? v
-                      : 0;
-    v = 0;
-    f->out_kibps = virTypedParamsGetUInt(p, n, VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE, &v) == 1
-                       ? v
-                       : 0;
-    virTypedParamsClear(p, n);
+    *dst[i] = virTypedParamsGetUInt(p, n, knob_param(knobs[i]), &v) == 1 ? v : 0;
   }
-  free(p);
-  return rc;
+  virTypedParamsFree(p, n);
+  return 0;
 }
 
 /* vcpu_period and vcpu_quota; *supported 0 when the driver has no such parameters. */
@@ -344,14 +371,13 @@ static int describe(virDomainPtr dom, act_hv_domain *out, act_error *err) {
   return read_metadata(dom, out->name, out, err);
 }
 
+static int describe_op(virDomainPtr dom, const char *vm, void *out, act_error *err) {
+  (void)vm; /* describe() names the domain as libvirt does */
+  return describe(dom, out, err);
+}
+
 static int lv_lookup(void *impl, const char *vm, act_hv_domain *out, act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
-    return rc;
-  rc = describe(dom, out, err);
-  virDomainFree(dom);
-  return rc;
+  return on_domain(impl, vm, describe_op, out, err);
 }
 
 static int lv_list(void *impl, const char *set, act_hv_domain **out, size_t *n,
@@ -429,11 +455,9 @@ static int config_alloc(virDomainPtr dom, const char *vm, act_hv_alloc *out,
   return 0;
 }
 
-static int lv_read_alloc(void *impl, const char *vm, act_hv_alloc *out, act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
-    return rc;
+static int read_alloc_op(virDomainPtr dom, const char *vm, void *arg, act_error *err) {
+  act_hv_alloc *out = arg;
+  int rc = 0;
   out->vcpus = out->vcpus_max = out->vcpus_config = out->vcpus_max_config = NAN;
   out->mem_kib = out->mem_max_kib = out->mem_config_kib = out->mem_max_config_kib = NAN;
   out->cpu_quota = NAN;
@@ -450,8 +474,38 @@ static int lv_read_alloc(void *impl, const char *vm, act_hv_alloc *out, act_erro
     rc = live_alloc(dom, vm, out, err);
   if (rc == 0 && out->persistent)
     rc = config_alloc(dom, vm, out, err);
-  virDomainFree(dom);
   return rc;
+}
+
+static int lv_read_alloc(void *impl, const char *vm, act_hv_alloc *out, act_error *err) {
+  return on_domain(impl, vm, read_alloc_op, out, err);
+}
+
+/* The persistent config's knobs have a value whether the domain runs or not; the
+ * others are live and need it running. */
+static int knob_is_config(act_hv_knob k) {
+  return k == ACT_HV_VCPUS_CONFIG || k == ACT_HV_VCPUS_MAX_CONFIG ||
+         k == ACT_HV_MEM_CONFIG_KIB || k == ACT_HV_MEM_MAX_CONFIG_KIB;
+}
+
+static int knob_ready(virDomainPtr dom, const char *vm, act_hv_knob k, act_error *err) {
+  return knob_is_config(k) ? 0 : need_active(dom, vm, act_hv_knob_name(k), err);
+}
+
+/* virDomain{Get,Set}VcpusFlags' flags for a vCPU knob. */
+static unsigned vcpus_flags(act_hv_knob k) {
+  unsigned flags = knob_is_config(k) ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE;
+  if (k == ACT_HV_VCPUS_MAX || k == ACT_HV_VCPUS_MAX_CONFIG)
+    flags |= VIR_DOMAIN_VCPU_MAXIMUM;
+  return flags;
+}
+
+/* virDomainSetMemoryFlags' flags for a settable memory knob. */
+static unsigned memory_flags(act_hv_knob k) {
+  unsigned flags = knob_is_config(k) ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE;
+  if (k == ACT_HV_MEM_MAX_CONFIG_KIB)
+    flags |= VIR_DOMAIN_MEM_MAXIMUM;
+  return flags;
 }
 
 static int get_vcpus(virDomainPtr dom, const char *vm, unsigned flags, double *out,
@@ -493,60 +547,55 @@ static int get_device(virDomainPtr dom, const char *vm, act_hv_knob k, const cha
   return rc;
 }
 
-static int get_knob(virDomainPtr dom, const char *vm, act_hv_knob k, const char *dev,
-                    double *out, act_error *err) {
-  int rc;
-  switch (k) {
-  case ACT_HV_VCPUS_CONFIG:
-    return get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_CONFIG, out, err);
-  case ACT_HV_VCPUS_MAX_CONFIG:
-    return get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM, out,
-                     err);
-  case ACT_HV_MEM_CONFIG_KIB:
-  case ACT_HV_MEM_MAX_CONFIG_KIB:
-    return get_config_memory(dom, vm, k == ACT_HV_MEM_MAX_CONFIG_KIB, out, err);
-  default:
-    break;
-  }
-  if ((rc = need_active(dom, vm, act_hv_knob_name(k), err)) != 0)
-    return rc;
-  switch (k) {
-  case ACT_HV_VCPUS:
-    return get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_LIVE, out, err);
-  case ACT_HV_VCPUS_MAX:
-    return get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM, out, err);
-  case ACT_HV_MEM_KIB:
-  case ACT_HV_MEM_MAX_KIB: {
-    virDomainInfo info;
-    if (virDomainGetInfo(dom, &info) < 0)
-      return lv_fail(err, vm, "memory of");
-    *out = (double)(k == ACT_HV_MEM_KIB ? info.memory : info.maxMem);
-    return 0;
-  }
-  case ACT_HV_CPU_QUOTA: {
-    double vcpus = NAN;
-    if ((rc = get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_LIVE, &vcpus, err)) != 0 ||
-        (rc = read_quota(dom, vm, vcpus, out, err)) != 0)
-      return rc;
-    return isnan(*out) ? act__fail(err, ACT_EUNSUPPORTED, "cpu quota of %s: unsupported "
-                                   "by this hypervisor (no vcpu_quota scheduler "
-                                   "parameter)", vm)
-                       : 0;
-  }
-  default:
-    return get_device(dom, vm, k, dev, out, err);
-  }
+static int get_live_memory(virDomainPtr dom, const char *vm, int max, double *out,
+                           act_error *err) {
+  virDomainInfo info;
+  if (virDomainGetInfo(dom, &info) < 0)
+    return lv_fail(err, vm, "memory of");
+  *out = (double)(max ? info.maxMem : info.memory);
+  return 0;
 }
 
-static int lv_get(void *impl, const char *vm, act_hv_knob k, const char *dev,
-                  double *out, act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
+static int get_quota(virDomainPtr dom, const char *vm, double *out, act_error *err) {
+  double vcpus = NAN;
+  int rc;
+  if ((rc = get_vcpus(dom, vm, VIR_DOMAIN_AFFECT_LIVE, &vcpus, err)) != 0 ||
+      (rc = read_quota(dom, vm, vcpus, out, err)) != 0)
     return rc;
-  rc = get_knob(dom, vm, k, dev, out, err);
-  virDomainFree(dom);
-  return rc;
+  return isnan(*out) ? act__fail(err, ACT_EUNSUPPORTED, "cpu quota of %s: unsupported "
+                                 "by this hypervisor (no vcpu_quota scheduler "
+                                 "parameter)", vm)
+                     : 0;
+}
+
+/* One knob's get or set: lv_get's and lv_set's arguments for on_domain(). */
+typedef struct knob_call {
+  int set;      /* 1: set it to value; 0: get it into *out */
+  act_hv_knob k;
+  const char *dev;
+  double value;
+  double *out;
+} knob_call;
+
+static int get_knob(virDomainPtr dom, const char *vm, const knob_call *c,
+                    act_error *err) {
+  switch (c->k) {
+  case ACT_HV_VCPUS:
+  case ACT_HV_VCPUS_MAX:
+  case ACT_HV_VCPUS_CONFIG:
+  case ACT_HV_VCPUS_MAX_CONFIG:
+    return get_vcpus(dom, vm, vcpus_flags(c->k), c->out, err);
+  case ACT_HV_MEM_KIB:
+  case ACT_HV_MEM_MAX_KIB:
+    return get_live_memory(dom, vm, c->k == ACT_HV_MEM_MAX_KIB, c->out, err);
+  case ACT_HV_MEM_CONFIG_KIB:
+  case ACT_HV_MEM_MAX_CONFIG_KIB:
+    return get_config_memory(dom, vm, c->k == ACT_HV_MEM_MAX_CONFIG_KIB, c->out, err);
+  case ACT_HV_CPU_QUOTA:
+    return get_quota(dom, vm, c->out, err);
+  default:
+    return get_device(dom, vm, c->k, c->dev, c->out, err);
+  }
 }
 
 /* An integral value within [0, max] of a knob, or ACT_EINVAL naming it. */
@@ -608,64 +657,61 @@ static int set_device(virDomainPtr dom, const char *vm, act_hv_knob k, const cha
 }
 
 static int set_vcpus(virDomainPtr dom, const char *vm, act_hv_knob k, double v,
-                     unsigned flags, act_error *err) {
+                     act_error *err) {
   int rc = whole(vm, k, v, INT_MAX, err);
   if (rc == 0 && v < 1)
     rc = act__fail(err, ACT_EINVAL, "set %s %s: %g (at least 1)", vm,
                    act_hv_knob_name(k), v);
-  if (rc == 0 && virDomainSetVcpusFlags(dom, (unsigned)v, flags) < 0)
+  if (rc == 0 && virDomainSetVcpusFlags(dom, (unsigned)v, vcpus_flags(k)) < 0)
     rc = lv_fail(err, vm, "set vCPUs of");
   return rc;
 }
 
 static int set_memory(virDomainPtr dom, const char *vm, act_hv_knob k, double v,
-                      unsigned flags, act_error *err) {
+                      act_error *err) {
   int rc = whole(vm, k, v, (double)ULONG_MAX, err);
-  if (rc == 0 && virDomainSetMemoryFlags(dom, (unsigned long)v, flags) < 0)
+  if (rc == 0 && virDomainSetMemoryFlags(dom, (unsigned long)v, memory_flags(k)) < 0)
     rc = lv_fail(err, vm, "set memory of");
   return rc;
 }
 
-static int set_knob(virDomainPtr dom, const char *vm, act_hv_knob k, const char *dev,
-                    double v, act_error *err) {
-  int rc;
-  switch (k) {
-  case ACT_HV_VCPUS_CONFIG:
-    return set_vcpus(dom, vm, k, v, VIR_DOMAIN_AFFECT_CONFIG, err);
-  case ACT_HV_VCPUS_MAX_CONFIG:
-    return set_vcpus(dom, vm, k, v, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM,
-                     err);
-  case ACT_HV_MEM_CONFIG_KIB:
-    return set_memory(dom, vm, k, v, VIR_DOMAIN_AFFECT_CONFIG, err);
-  case ACT_HV_MEM_MAX_CONFIG_KIB:
-    return set_memory(dom, vm, k, v, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_MEM_MAXIMUM,
-                      err);
-  default:
-    break;
-  }
-  if ((rc = need_active(dom, vm, act_hv_knob_name(k), err)) != 0)
-    return rc;
-  switch (k) {
+static int set_knob(virDomainPtr dom, const char *vm, const knob_call *c,
+                    act_error *err) {
+  switch (c->k) {
   case ACT_HV_VCPUS:
-    return set_vcpus(dom, vm, k, v, VIR_DOMAIN_AFFECT_LIVE, err);
+  case ACT_HV_VCPUS_CONFIG:
+  case ACT_HV_VCPUS_MAX_CONFIG:
+    return set_vcpus(dom, vm, c->k, c->value, err);
   case ACT_HV_MEM_KIB:
-    return set_memory(dom, vm, k, v, VIR_DOMAIN_AFFECT_LIVE, err);
+  case ACT_HV_MEM_CONFIG_KIB:
+  case ACT_HV_MEM_MAX_CONFIG_KIB:
+    return set_memory(dom, vm, c->k, c->value, err);
   case ACT_HV_CPU_QUOTA:
-    return set_quota(dom, vm, v, err);
-  default:
-    return set_device(dom, vm, k, dev, v, err);
+    return set_quota(dom, vm, c->value, err);
+  default: /* the read-only knobs never get here: act_hv_set refuses them */
+    return set_device(dom, vm, c->k, c->dev, c->value, err);
   }
+}
+
+/* A live knob needs the domain running, for a get as for a set. */
+static int knob_op(virDomainPtr dom, const char *vm, void *arg, act_error *err) {
+  const knob_call *c = arg;
+  int rc = knob_ready(dom, vm, c->k, err);
+  if (rc != 0)
+    return rc;
+  return c->set ? set_knob(dom, vm, c, err) : get_knob(dom, vm, c, err);
+}
+
+static int lv_get(void *impl, const char *vm, act_hv_knob k, const char *dev,
+                  double *out, act_error *err) {
+  knob_call c = {.set = 0, .k = k, .dev = dev, .out = out};
+  return on_domain(impl, vm, knob_op, &c, err);
 }
 
 static int lv_set(void *impl, const char *vm, act_hv_knob k, const char *dev, double v,
                   act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
-    return rc;
-  rc = set_knob(dom, vm, k, dev, v, err);
-  virDomainFree(dom);
-  return rc;
+  knob_call c = {.set = 1, .k = k, .dev = dev, .value = v};
+  return on_domain(impl, vm, knob_op, &c, err);
 }
 
 /* ---- life cycle ---- */
@@ -751,34 +797,40 @@ static int clone_xml(virDomainPtr tdom, const char *template_vm, const char *vm,
   return 0;
 }
 
+/* define_clone's arguments for on_domain(), which finds the template; xml the result */
+typedef struct clone_call {
+  const char *vm, *uuid;
+  char *xml;
+} clone_call;
+
+static int clone_op(virDomainPtr tdom, const char *template_vm, void *arg,
+                    act_error *err) {
+  clone_call *c = arg;
+  return clone_xml(tdom, template_vm, c->vm, c->uuid, &c->xml, err);
+}
+
 static int lv_define_clone(void *impl, const char *template_vm, const char *vm,
                            const char *uuid, act_error *err) {
   lv *h = impl;
-  virDomainPtr tdom;
-  char *xml = NULL;
-  int rc = find(h, template_vm, &tdom, err);
+  clone_call c = {vm, uuid, NULL};
+  int rc = on_domain(h, template_vm, clone_op, &c, err);
   if (rc != 0)
     return rc;
-  rc = clone_xml(tdom, template_vm, vm, uuid, &xml, err);
-  virDomainFree(tdom);
-  if (rc != 0)
-    return rc;
-  virDomainPtr dom = virDomainDefineXML(h->conn, xml);
-  free(xml);
+  virDomainPtr dom = virDomainDefineXML(h->conn, c.xml);
+  free(c.xml);
   if (dom == NULL)
     return lv_fail(err, vm, "define clone");
   virDomainFree(dom);
   return 0;
 }
 
+static int start_op(virDomainPtr dom, const char *vm, void *arg, act_error *err) {
+  (void)arg;
+  return virDomainCreate(dom) < 0 ? lv_fail(err, vm, "start") : 0;
+}
+
 static int lv_start(void *impl, const char *vm, act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
-    return rc;
-  rc = virDomainCreate(dom) < 0 ? lv_fail(err, vm, "start") : 0;
-  virDomainFree(dom);
-  return rc;
+  return on_domain(impl, vm, start_op, NULL, err);
 }
 
 static void pause_ms(int ms) {
@@ -786,11 +838,8 @@ static void pause_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-static int lv_stop(void *impl, const char *vm, int timeout_ms, act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
-    return rc;
+static int stop_op(virDomainPtr dom, const char *vm, void *arg, act_error *err) {
+  int timeout_ms = *(const int *)arg;
   int active = virDomainIsActive(dom);
   /* A guest that ignores the request (or a driver without it) is powered off below. */
   if (active > 0 && timeout_ms > 0 && virDomainShutdown(dom) == 0)
@@ -798,21 +847,23 @@ static int lv_stop(void *impl, const char *vm, int timeout_ms, act_error *err) {
          waited += 100)
       pause_ms(100);
   if (active < 0)
-    rc = lv_fail(err, vm, "stop");
-  else if (active > 0 && virDomainDestroy(dom) < 0)
-    rc = lv_fail(err, vm, "power off");
-  virDomainFree(dom);
-  return rc;
+    return lv_fail(err, vm, "stop");
+  if (active > 0 && virDomainDestroy(dom) < 0)
+    return lv_fail(err, vm, "power off");
+  return 0;
+}
+
+static int lv_stop(void *impl, const char *vm, int timeout_ms, act_error *err) {
+  return on_domain(impl, vm, stop_op, &timeout_ms, err);
+}
+
+static int undefine_op(virDomainPtr dom, const char *vm, void *arg, act_error *err) {
+  (void)arg;
+  return virDomainUndefine(dom) < 0 ? lv_fail(err, vm, "undefine") : 0;
 }
 
 static int lv_undefine(void *impl, const char *vm, act_error *err) {
-  virDomainPtr dom;
-  int rc = find(impl, vm, &dom, err);
-  if (rc != 0)
-    return rc;
-  rc = virDomainUndefine(dom) < 0 ? lv_fail(err, vm, "undefine") : 0;
-  virDomainFree(dom);
-  return rc;
+  return on_domain(impl, vm, undefine_op, NULL, err);
 }
 
 static void lv_close(void *impl) {

@@ -1,71 +1,29 @@
 /* msg_policy.c -- a host set's policy as JSON, both ways: the retained
  * `<prefix>/<set>/policy` message, and the patch of a `policy/set` request.
  *
- * Both are written against one table of keys (the config file's names, see
- * validate.c), so whatever the encoder writes the decoder reads back. A patch is
- * decoded onto a clone of the policy in force: the clone's set and VMs are edited
- * field by field (type checks only: a number, an integer, a resource name), then the
- * whole clone is validated by act_policy_validate, the code that checks the config
- * file. Editing the clone first and validating once at the end means a patch may move
- * several related values at once (lower the set's Limit and a VM's override together)
- * without an intermediate state being judged. The policy in force is only read. */
+ * Both are written against the one table of keys, act_policy_keys[] (policy_keys.c),
+ * which the config file's parser reads too: the JSON names are the config names, and
+ * whatever the encoder writes the decoder reads back. A patch is decoded onto a clone
+ * of the policy in force: the clone's set and VMs are edited field by field (type
+ * checks only: a number, an integer, a resource name), then the whole clone is
+ * validated by act_policy_validate, the code that checks the config file. Editing the
+ * clone first and validating once at the end means a patch may move several related
+ * values at once (lower the set's Limit and a VM's override together) without an
+ * intermediate state being judged. The policy in force is only read. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msg_internal.h"
+#include "policy_keys.h"
 
-/* The doubles of act_res_policy a patch may set per resource (Limit aside). */
-typedef struct res_key {
-  const char *key;
-  size_t off;
-} res_key;
+static const void *cfield_of(const void *base, size_t off) {
+  return (const char *)base + off;
+}
 
-static const res_key res_keys[] = {
-    {"Threshold", offsetof(act_res_policy, threshold)},
-    {"LowerBand", offsetof(act_res_policy, lower_band)},
-    {"ShrinkMargin", offsetof(act_res_policy, margin)},
-    {"MaxShrink", offsetof(act_res_policy, max_shrink)},
-    {"Cost", offsetof(act_res_policy, cost)},
-    {"BorrowMax", offsetof(act_res_policy, lend_share)},
-    {"BorrowMaxAmount", offsetof(act_res_policy, lend_amount)},
-    {"BorrowerMax", offsetof(act_res_policy, borrow_share)},
-    {"BorrowerMaxAmount", offsetof(act_res_policy, borrow_amount)},
-    {"BreakEven", offsetof(act_res_policy, break_even)},
-};
-#define N_RES_KEYS (sizeof(res_keys) / sizeof(res_keys[0]))
-
-/* The set's integer keys. */
-typedef struct int_key {
-  const char *key;
-  size_t off;
-} int_key;
-
-static const int_key set_int_keys[] = {
-    {"LeadTime", offsetof(act_set_policy, lead_s)},
-    {"PlanHorizon", offsetof(act_set_policy, horizon_s)},
-    {"Cooldown", offsetof(act_set_policy, cooldown_s)},
-    {"BorrowDuration", offsetof(act_set_policy, borrow_duration_s)},
-    {"MinInstances", offsetof(act_set_policy, min_instances)},
-    {"MaxInstances", offsetof(act_set_policy, max_instances)},
-    {"ScaleCooldown", offsetof(act_set_policy, scale_cooldown_s)},
-};
-#define N_SET_INT_KEYS (sizeof(set_int_keys) / sizeof(set_int_keys[0]))
-
-static const char *const set_keys[] = {
-    "set", "Manage", "Capacity", "Step", "Limit", "Threshold", "LowerBand",
-    "ShrinkMargin", "MaxShrink", "Cost", "BorrowMax", "BorrowMaxAmount", "BorrowerMax",
-    "BorrowerMaxAmount", "BreakEven", "LeadTime", "PlanHorizon", "Cooldown", "FastCorrection", "BorrowDuration",
-    "ScaleOutTemplate", "MinInstances", "MaxInstances", "ScaleCooldown", "DryRun", "VM",
-    NULL};
-
-static const char *const vm_keys[] = {
-    "Priority", "Limit", "Threshold", "LowerBand", "ShrinkMargin", "MaxShrink", "Cost",
-    "BorrowMax", "BorrowMaxAmount", "BorrowerMax", "BorrowerMaxAmount", "BreakEven", NULL};
-
-static double *res_field(act_res_policy *rp, size_t off) {
-  return (double *)((char *)rp + off);
+static int in_scope(const act_policy_key *k, unsigned scope) {
+  return (k->scope & scope) != 0;
 }
 
 /* ---- encoding ---------------------------------------------------------------------- */
@@ -76,7 +34,7 @@ static int put_res(json_t *obj, const char *key, const act_res_policy res[],
                    size_t off, int skip_nan) {
   json_t *per = json_object();
   for (int r = 0; per != NULL && r < ACT_RES_COUNT; r++) {
-    double v = *res_field((act_res_policy *)&res[r], off);
+    double v = *(const double *)cfield_of(&res[r], off);
     if (skip_nan && isnan(v))
       continue;
     if (json_object_set_new(per, act_resource_name((act_resource)r), act__msg_number(v)))
@@ -87,7 +45,8 @@ static int put_res(json_t *obj, const char *key, const act_res_policy res[],
   return json_object_set_new(obj, key, per);
 }
 
-static int put_limits(json_t *obj, const act_res_policy res[], int skip_nan) {
+static int put_limits(json_t *obj, const char *key, const act_res_policy res[],
+                      int skip_nan) {
   json_t *per = json_object();
   for (int r = 0; per != NULL && r < ACT_RES_COUNT; r++) {
     if (skip_nan && isnan(res[r].min) && isnan(res[r].max))
@@ -99,69 +58,79 @@ static int put_limits(json_t *obj, const act_res_policy res[], int skip_nan) {
   }
   if (per != NULL && skip_nan && json_object_size(per) == 0)
     return json_decref(per), 0;
-  return json_object_set_new(obj, "Limit", per);
+  return json_object_set_new(obj, key, per);
 }
 
-static int put_res_keys(json_t *obj, const act_res_policy res[], int skip_nan) {
-  int rc = put_limits(obj, res, skip_nan);
-  for (size_t i = 0; rc == 0 && i < N_RES_KEYS; i++)
-    rc = put_res(obj, res_keys[i].key, res, res_keys[i].off, skip_nan);
+/* A set's per-resource array: Manage's flags (is_flag) or Capacity's, Step's numbers. */
+static int put_set_array(json_t *obj, const char *key, const void *field, int is_flag) {
+  json_t *per = json_object();
+  for (int r = 0; per != NULL && r < ACT_RES_COUNT; r++) {
+    json_t *v = is_flag ? json_boolean(((const int *)field)[r])
+                        : act__msg_number(((const double *)field)[r]);
+    if (json_object_set_new(per, act_resource_name((act_resource)r), v))
+      return json_decref(per), -1;
+  }
+  return json_object_set_new(obj, key, per);
+}
+
+/* Key k of set s, or with vm != NULL of that VM (only its own values: not NAN). */
+static int put_key(json_t *o, const act_policy_key *k, const act_set_policy *s,
+                   const act_vm_policy *vm) {
+  const act_res_policy *res = vm != NULL ? vm->res : s->res;
+  int skip_nan = vm != NULL;
+  switch (k->kind) {
+  case ACT_KEY_RES_DOUBLE:
+    return put_res(o, k->name, res, k->off, skip_nan);
+  case ACT_KEY_LIMIT:
+    return put_limits(o, k->name, res, skip_nan);
+  case ACT_KEY_MANAGE:
+    return put_set_array(o, k->name, cfield_of(s, k->off), 1);
+  case ACT_KEY_SET_PER_RES:
+    return put_set_array(o, k->name, cfield_of(s, k->off), 0);
+  case ACT_KEY_SET_INT:
+    return json_object_set_new(o, k->name,
+                               json_integer(*(const int *)cfield_of(s, k->off)));
+  case ACT_KEY_VM_INT:
+    return json_object_set_new(o, k->name,
+                               json_integer(*(const int *)cfield_of(vm, k->off)));
+  case ACT_KEY_SET_DOUBLE:
+    return json_object_set_new(
+        o, k->name, act__msg_number(*(const double *)cfield_of(s, k->off)));
+  case ACT_KEY_SET_NAME:
+    return json_object_set_new(o, k->name, json_string(cfield_of(s, k->off)));
+  case ACT_KEY_SET_BOOL:
+    return json_object_set_new(
+        o, k->name, json_boolean(*(const int *)cfield_of(s, k->off) != 0));
+  }
+  return -1;
+}
+
+/* The keys of the set s (vm NULL) or of its VM vm into o, in the table's order. */
+static int put_keys(json_t *o, const act_set_policy *s, const act_vm_policy *vm) {
+  unsigned scope = vm != NULL ? ACT_KEY_IN_VM : ACT_KEY_IN_SET;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < act_policy_key_count(); i++)
+    if (in_scope(&act_policy_keys[i], scope))
+      rc = put_key(o, &act_policy_keys[i], s, vm);
   return rc;
 }
 
-static json_t *vm_json(const act_vm_policy *vm) {
-  json_t *o = json_pack("{s:i}", "Priority", vm->priority);
-  if (o != NULL && put_res_keys(o, vm->res, 1) != 0) {
+static json_t *vm_json(const act_set_policy *s, const act_vm_policy *vm) {
+  json_t *o = json_object();
+  if (o != NULL && put_keys(o, s, vm) != 0) {
     json_decref(o);
     o = NULL;
   }
   return o;
 }
 
-static int put_set_arrays(json_t *o, const act_set_policy *s) {
-  json_t *manage = json_object(), *cap = json_object(), *step = json_object();
-  int rc = manage == NULL || cap == NULL || step == NULL ? -1 : 0;
-  for (int r = 0; rc == 0 && r < ACT_RES_COUNT; r++) {
-    const char *rn = act_resource_name((act_resource)r);
-    rc = json_object_set_new(manage, rn, json_boolean(s->managed[r]));
-    if (rc == 0)
-      rc = json_object_set_new(cap, rn, act__msg_number(s->capacity[r]));
-    if (rc == 0)
-      rc = json_object_set_new(step, rn, act__msg_number(s->step[r]));
-  }
-  if (rc == 0) {
-    rc = json_object_set_new(o, "Manage", manage);
-    manage = NULL;
-  }
-  if (rc == 0) {
-    rc = json_object_set_new(o, "Capacity", cap);
-    cap = NULL;
-  }
-  if (rc == 0) {
-    rc = json_object_set_new(o, "Step", step);
-    step = NULL;
-  }
-  json_decref(manage);
-  json_decref(cap);
-  json_decref(step);
-  return rc;
-}
-
 static json_t *set_json(const act__set *set) {
   const act_set_policy *s = &set->pol;
-  json_t *o = json_pack("{s:s, s:o, s:s, s:b}", "set", s->name, "FastCorrection",
-                        act__msg_number(s->fast_share), "ScaleOutTemplate",
-                        s->scale_template, "DryRun", s->dry_run != 0);
-  int rc = o == NULL ? -1 : put_set_arrays(o, s);
-  for (size_t i = 0; rc == 0 && i < N_SET_INT_KEYS; i++)
-    rc = json_object_set_new(
-        o, set_int_keys[i].key,
-        json_integer(*(const int *)((const char *)s + set_int_keys[i].off)));
-  if (rc == 0)
-    rc = put_res_keys(o, s->res, 0);
+  json_t *o = json_pack("{s:s}", "set", s->name);
+  int rc = o == NULL ? -1 : put_keys(o, s, NULL);
   json_t *vms = rc == 0 ? json_object() : NULL;
   for (size_t i = 0; vms != NULL && i < set->n_vms; i++)
-    if (json_object_set_new(vms, set->vms[i].name, vm_json(&set->vms[i])) != 0) {
+    if (json_object_set_new(vms, set->vms[i].name, vm_json(s, &set->vms[i])) != 0) {
       json_decref(vms);
       vms = NULL;
     }
@@ -207,7 +176,8 @@ static int each_res(const json_t *obj, const char *key, res_fn fn, void *arg,
   return 0;
 }
 
-/* Where one res_key writes: the resource array and whether null (inherit) is allowed. */
+/* Where one per-resource key writes: the resource array and whether null (inherit) is
+ * allowed. */
 typedef struct res_target {
   act_res_policy *res;
   size_t off;
@@ -226,7 +196,8 @@ static int set_number(const json_t *v, const char *path, int nullable, double *o
 static int patch_res_value(act_resource r, const json_t *v, const char *path, void *arg,
                            act_error *err) {
   res_target *t = arg;
-  return set_number(v, path, t->nullable, res_field(&t->res[r], t->off), err);
+  double *field = (double *)((char *)&t->res[r] + t->off);
+  return set_number(v, path, t->nullable, field, err);
 }
 
 static int patch_limit(act_resource r, const json_t *v, const char *path, void *arg,
@@ -243,87 +214,95 @@ static int patch_limit(act_resource r, const json_t *v, const char *path, void *
   return rc;
 }
 
-/* The per-resource keys shared by sets and VMs; path prefixes the key. */
-static int patch_res_keys(const json_t *obj, const char *prefix, act_res_policy res[],
-                          int nullable, act_error *err) {
-  char path[160];
-  int rc = 0;
-  const json_t *v = json_object_get(obj, "Limit");
-  if (v != NULL) {
-    snprintf(path, sizeof(path), "%sLimit", prefix);
-    res_target t = {res, 0, nullable};
-    rc = each_res(v, path, patch_limit, &t, err);
-  }
-  for (size_t i = 0; rc == 0 && i < N_RES_KEYS; i++) {
-    if ((v = json_object_get(obj, res_keys[i].key)) == NULL)
-      continue;
-    snprintf(path, sizeof(path), "%s%s", prefix, res_keys[i].key);
-    res_target t = {res, res_keys[i].off, nullable};
-    rc = each_res(v, path, patch_res_value, &t, err);
-  }
-  return rc;
-}
-
-static int patch_manage(act_resource r, const json_t *v, const char *path, void *arg,
-                        act_error *err) {
+static int patch_flag(act_resource r, const json_t *v, const char *path, void *arg,
+                      act_error *err) {
   if (!json_is_boolean(v))
     return act__msg_bad(err, path, "true or false", v);
-  ((act_set_policy *)arg)->managed[r] = json_is_true(v);
+  ((int *)arg)[r] = json_is_true(v);
   return 0;
 }
 
-static int patch_capacity(act_resource r, const json_t *v, const char *path, void *arg,
-                          act_error *err) {
-  return act__msg_get_double(v, path, &((act_set_policy *)arg)->capacity[r], err);
+static int patch_set_number(act_resource r, const json_t *v, const char *path, void *arg,
+                            act_error *err) {
+  return act__msg_get_double(v, path, &((double *)arg)[r], err);
 }
 
-static int patch_step(act_resource r, const json_t *v, const char *path, void *arg,
+static int patch_name(char field[ACT_NAME_MAX], const json_t *v, const char *path,
                       act_error *err) {
-  return act__msg_get_double(v, path, &((act_set_policy *)arg)->step[r], err);
-}
-
-static int patch_template(act_set_policy *s, const json_t *v, act_error *err) {
   if (!json_is_string(v) || json_string_length(v) >= ACT_NAME_MAX ||
       strlen(json_string_value(v)) != json_string_length(v))
-    return act__msg_bad(err, "ScaleOutTemplate", "a string of at most 63 bytes", v);
-  memcpy(s->scale_template, json_string_value(v), json_string_length(v) + 1);
+    return act__msg_bad(err, path, "a string of at most 63 bytes", v);
+  memcpy(field, json_string_value(v), json_string_length(v) + 1);
   return 0;
 }
 
-static int patch_set_scalars(const json_t *patch, act_set_policy *s, act_error *err) {
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < N_SET_INT_KEYS; i++) {
-    const json_t *v = json_object_get(patch, set_int_keys[i].key);
-    if (v != NULL)
-      rc = act__msg_get_int(v, set_int_keys[i].key,
-                            (int *)((char *)s + set_int_keys[i].off), err);
+static int patch_bool(int *field, const json_t *v, const char *path, act_error *err) {
+  if (!json_is_boolean(v))
+    return act__msg_bad(err, path, "true or false", v);
+  *field = json_is_true(v);
+  return 0;
+}
+
+/* Value v of key k into the target (the set's, or a VM's, where null means "the
+ * set's value"); path names it in messages. */
+static int patch_key(const act_policy_key *k, const json_t *v, const char *path,
+                     const act_key_target *t, act_error *err) {
+  void *field = act_policy_key_field(k, t);
+  res_target rt = {field, k->off, t->vm != NULL};
+  switch (k->kind) {
+  case ACT_KEY_RES_DOUBLE:
+    return each_res(v, path, patch_res_value, &rt, err);
+  case ACT_KEY_LIMIT:
+    return each_res(v, path, patch_limit, &rt, err);
+  case ACT_KEY_MANAGE:
+    return each_res(v, path, patch_flag, field, err);
+  case ACT_KEY_SET_PER_RES:
+    return each_res(v, path, patch_set_number, field, err);
+  case ACT_KEY_SET_INT:
+  case ACT_KEY_VM_INT:
+    return act__msg_get_int(v, path, field, err);
+  case ACT_KEY_SET_DOUBLE:
+    return act__msg_get_double(v, path, field, err);
+  case ACT_KEY_SET_NAME:
+    return patch_name(field, v, path, err);
+  case ACT_KEY_SET_BOOL:
+    return patch_bool(field, v, path, err);
   }
-  const json_t *v;
-  if (rc == 0 && (v = json_object_get(patch, "FastCorrection")) != NULL)
-    rc = act__msg_get_double(v, "FastCorrection", &s->fast_share, err);
-  if (rc == 0 && (v = json_object_get(patch, "ScaleOutTemplate")) != NULL)
-    rc = patch_template(s, v, err);
-  if (rc == 0 && (v = json_object_get(patch, "DryRun")) != NULL) {
-    if (!json_is_boolean(v))
-      rc = act__msg_bad(err, "DryRun", "true or false", v);
-    else
-      s->dry_run = json_is_true(v);
+  return act__fail(err, ACT_EINVAL, "%s: key of unknown kind %d", path, (int)k->kind);
+}
+
+/* The keys of `scope` that patch holds, in the table's order; prefix starts each
+ * path ("" for the set, "VM.web1." for a VM). */
+static int patch_keys(const json_t *patch, unsigned scope, const char *prefix,
+                      const act_key_target *t, act_error *err) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < act_policy_key_count(); i++) {
+    const act_policy_key *k = &act_policy_keys[i];
+    const json_t *v = in_scope(k, scope) ? json_object_get(patch, k->name) : NULL;
+    if (v == NULL)
+      continue;
+    char path[160];
+    snprintf(path, sizeof(path), "%s%s", prefix, k->name);
+    rc = patch_key(k, v, path, t, err);
   }
   return rc;
 }
 
-static int patch_set(const json_t *patch, act_set_policy *s, act_error *err) {
-  int rc = patch_set_scalars(patch, s, err);
-  const json_t *v;
-  if (rc == 0 && (v = json_object_get(patch, "Manage")) != NULL)
-    rc = each_res(v, "Manage", patch_manage, s, err);
-  if (rc == 0 && (v = json_object_get(patch, "Capacity")) != NULL)
-    rc = each_res(v, "Capacity", patch_capacity, s, err);
-  if (rc == 0 && (v = json_object_get(patch, "Step")) != NULL)
-    rc = each_res(v, "Step", patch_step, s, err);
-  if (rc == 0)
-    rc = patch_res_keys(patch, "", s->res, 0, err);
-  return rc;
+/* ACT_EINVAL naming the first member of obj that is neither a key of `scope` nor
+ * `first` or `last` (either may be NULL), listing what is known in that order. */
+static int only_keys(const json_t *obj, const char *path, unsigned scope,
+                     const char *first, const char *last, act_error *err) {
+  const char *known[ACT_POLICY_KEYS_MAX + 3];
+  size_t n = 0;
+  if (first != NULL)
+    known[n++] = first;
+  for (size_t i = 0; i < act_policy_key_count(); i++)
+    if (in_scope(&act_policy_keys[i], scope))
+      known[n++] = act_policy_keys[i].name;
+  if (last != NULL)
+    known[n++] = last;
+  known[n] = NULL;
+  return act__msg_only(obj, path, known, err);
 }
 
 /* The VM of that name in the clone's set, appended (inheriting everything) when the
@@ -359,15 +338,10 @@ static int patch_vm(const json_t *patch, act_vm_policy *vm, const char *path,
   snprintf(prefix, sizeof(prefix), "%s.", path);
   if (!json_is_object(patch))
     return act__msg_bad(err, path, "an object of VM keys", patch);
-  int rc = act__msg_only(patch, path, vm_keys, err);
-  const json_t *v = json_object_get(patch, "Priority");
-  if (rc == 0 && v != NULL) {
-    char where[160];
-    snprintf(where, sizeof(where), "%sPriority", prefix);
-    rc = act__msg_get_int(v, where, &vm->priority, err);
-  }
+  act_key_target t = {NULL, vm};
+  int rc = only_keys(patch, path, ACT_KEY_IN_VM, NULL, NULL, err);
   if (rc == 0)
-    rc = patch_res_keys(patch, prefix, vm->res, 1, err);
+    rc = patch_keys(patch, ACT_KEY_IN_VM, prefix, &t, err);
   return rc;
 }
 
@@ -404,11 +378,12 @@ static int check_set_name(const json_t *patch, const char *set, act_error *err) 
 static int apply_patch(const act_msg_ctx *ctx, act_policy *q, const char *set,
                        const json_t *patch, act_error *err) {
   act__set *s = act__policy_find(q, set);
-  int rc = act__msg_only(patch, "", set_keys, err);
+  act_key_target t = {&s->pol, NULL};
+  int rc = only_keys(patch, "", ACT_KEY_IN_SET, "set", "VM", err);
   if (rc == 0)
     rc = check_set_name(patch, set, err);
   if (rc == 0)
-    rc = patch_set(patch, &s->pol, err);
+    rc = patch_keys(patch, ACT_KEY_IN_SET, "", &t, err);
   const json_t *vms = json_object_get(patch, "VM");
   if (rc == 0 && vms != NULL)
     rc = patch_vms(ctx, vms, s, err);

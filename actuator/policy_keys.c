@@ -1,11 +1,11 @@
-/* policy_keys.c -- config lines to policy fields (see policy_keys.h).
+/* policy_keys.c -- the policy's keys, and config lines to policy fields (see
+ * policy_keys.h).
  *
- * Three tables: the per-resource doubles shared by sets and VMs (an offset into
- * act_res_policy), the set's int scalars (an offset into act_set_policy), and the
- * few keys with a shape of their own (Limit, Manage, Capacity, Step, FastCorrection,
- * ScaleOutTemplate, DryRun, Priority), which get a function each.
- * Every function parses into locals and writes the struct only once the whole line
- * parsed, so a bad line changes nothing. */
+ * act_policy_keys[] is the one list of keys: a row names the key, the kind of field it
+ * sets (which gives the shape of its config line and of its JSON) and where the field
+ * is. This file reads it for config lines, msg_policy.c for JSON. The ranges are
+ * validate.c's. Every function parses into locals and writes the struct only once the
+ * whole line parsed, so a bad line changes nothing. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -16,38 +16,65 @@
 #include "actuator/act_internal.h"
 #include "actuator/policy_keys.h"
 
-typedef struct res_double_key {
-  const char *key;
-  size_t off; /* into act_res_policy */
-} res_double_key;
+#define BOTH (ACT_KEY_IN_SET | ACT_KEY_IN_VM)
+#define RES(name, field) \
+  {name, ACT_KEY_RES_DOUBLE, BOTH, offsetof(act_res_policy, field), 0}
+#define SET(name, kind, field, inf_ok) \
+  {name, kind, ACT_KEY_IN_SET, offsetof(act_set_policy, field), inf_ok}
 
-static const res_double_key res_double_keys[] = {
-    {"Threshold", offsetof(act_res_policy, threshold)},
-    {"LowerBand", offsetof(act_res_policy, lower_band)},
-    {"ShrinkMargin", offsetof(act_res_policy, margin)},
-    {"MaxShrink", offsetof(act_res_policy, max_shrink)},
-    {"Cost", offsetof(act_res_policy, cost)},
-    {"BorrowMax", offsetof(act_res_policy, lend_share)},
-    {"BorrowMaxAmount", offsetof(act_res_policy, lend_amount)},
-    {"BorrowerMax", offsetof(act_res_policy, borrow_share)},
-    {"BorrowerMaxAmount", offsetof(act_res_policy, borrow_amount)},
-    {"BreakEven", offsetof(act_res_policy, break_even)},
+/* Priority first and the set's own keys around the shared ones: the order in which the
+ * policy/set messages have always listed them. */
+const act_policy_key act_policy_keys[] = {
+    {"Priority", ACT_KEY_VM_INT, ACT_KEY_IN_VM, offsetof(act_vm_policy, priority), 0},
+    SET("Manage", ACT_KEY_MANAGE, managed, 0),
+    SET("Capacity", ACT_KEY_SET_PER_RES, capacity, 1),
+    SET("Step", ACT_KEY_SET_PER_RES, step, 0),
+    {"Limit", ACT_KEY_LIMIT, BOTH, 0, 0},
+    RES("Threshold", threshold),
+    RES("LowerBand", lower_band),
+    RES("ShrinkMargin", margin),
+    RES("MaxShrink", max_shrink),
+    RES("Cost", cost),
+    RES("BorrowMax", lend_share),
+    RES("BorrowMaxAmount", lend_amount),
+    RES("BorrowerMax", borrow_share),
+    RES("BorrowerMaxAmount", borrow_amount),
+    RES("BreakEven", break_even),
+    SET("LeadTime", ACT_KEY_SET_INT, lead_s, 0),
+    SET("PlanHorizon", ACT_KEY_SET_INT, horizon_s, 0),
+    SET("Cooldown", ACT_KEY_SET_INT, cooldown_s, 0),
+    SET("FastCorrection", ACT_KEY_SET_DOUBLE, fast_share, 0),
+    SET("BorrowDuration", ACT_KEY_SET_INT, borrow_duration_s, 0),
+    SET("ScaleOutTemplate", ACT_KEY_SET_NAME, scale_template, 0),
+    SET("MinInstances", ACT_KEY_SET_INT, min_instances, 0),
+    SET("MaxInstances", ACT_KEY_SET_INT, max_instances, 0),
+    SET("ScaleCooldown", ACT_KEY_SET_INT, scale_cooldown_s, 0),
+    SET("DryRun", ACT_KEY_SET_BOOL, dry_run, 0),
 };
+#define N_KEYS (sizeof(act_policy_keys) / sizeof(act_policy_keys[0]))
+_Static_assert(N_KEYS <= ACT_POLICY_KEYS_MAX, "raise ACT_POLICY_KEYS_MAX");
 
-typedef struct int_key {
-  const char *key;
-  size_t off; /* into act_set_policy */
-} int_key;
+size_t act_policy_key_count(void) { return N_KEYS; }
 
-static const int_key set_int_keys[] = {
-    {"LeadTime", offsetof(act_set_policy, lead_s)},
-    {"PlanHorizon", offsetof(act_set_policy, horizon_s)},
-    {"Cooldown", offsetof(act_set_policy, cooldown_s)},
-    {"BorrowDuration", offsetof(act_set_policy, borrow_duration_s)},
-    {"ScaleCooldown", offsetof(act_set_policy, scale_cooldown_s)},
-    {"MinInstances", offsetof(act_set_policy, min_instances)},
-    {"MaxInstances", offsetof(act_set_policy, max_instances)},
-};
+void *act_policy_key_field(const act_policy_key *k, const act_key_target *t) {
+  switch (k->kind) {
+  case ACT_KEY_RES_DOUBLE:
+  case ACT_KEY_LIMIT:
+    return t->vm != NULL ? t->vm->res : t->set != NULL ? t->set->res : NULL;
+  case ACT_KEY_VM_INT:
+    return t->vm != NULL ? (char *)t->vm + k->off : NULL;
+  default: /* the set's kinds */
+    return t->set != NULL ? (char *)t->set + k->off : NULL;
+  }
+}
+
+const act_policy_key *act_policy_key_find(const char *name, unsigned scope) {
+  for (size_t i = 0; name != NULL && i < N_KEYS; i++)
+    if ((act_policy_keys[i].scope & scope) != 0 &&
+        strcasecmp(name, act_policy_keys[i].name) == 0)
+      return &act_policy_keys[i];
+  return NULL;
+}
 
 static const char *type_name(act_arg_type t) {
   return t == ACT_ARG_STRING ? "a string" : t == ACT_ARG_NUMBER ? "a number" : "a boolean";
@@ -136,8 +163,8 @@ static int set_limit(act_res_policy res[ACT_RES_COUNT], const char *where,
   return 0;
 }
 
-/* Manage <resource>... [<true|false>] */
-static int set_manage(act_set_policy *s, const char *where, const char *key,
+/* Manage <resource>... [<true|false>] into field[] */
+static int set_manage(int field[ACT_RES_COUNT], const char *where, const char *key,
                       const act_arg *args, size_t n, act_error *err) {
   int on = 1;
   size_t n_res = n;
@@ -148,14 +175,14 @@ static int set_manage(act_set_policy *s, const char *where, const char *key,
   if (n_res == 0)
     return bad_shape(err, where, key, "<resource>... [<true|false>]", n);
   int managed[ACT_RES_COUNT];
-  memcpy(managed, s->managed, sizeof(managed));
+  memcpy(managed, field, sizeof(managed));
   for (size_t i = 0; i < n_res; i++) {
     act_resource r;
     if (get_resource(&args[i], &r) != 0)
       return bad_arg(err, where, key, i, RES_WORDS, &args[i]);
     managed[r] = on;
   }
-  memcpy(s->managed, managed, sizeof(managed));
+  memcpy(field, managed, sizeof(managed));
   return 0;
 }
 
@@ -195,67 +222,72 @@ static int set_int(int *field, const char *where, const char *key, const act_arg
   return 0;
 }
 
-/* The keys both sets and VMs take; 1 when key is none of them. */
-static int res_key(act_res_policy res[ACT_RES_COUNT], const char *where, const char *key,
-                   const act_arg *args, size_t n, act_error *err) {
-  for (size_t i = 0; i < sizeof(res_double_keys) / sizeof(res_double_keys[0]); i++)
-    if (strcasecmp(key, res_double_keys[i].key) == 0)
-      return set_res_double(res, res_double_keys[i].off, where, res_double_keys[i].key,
-                            args, n, err);
-  if (strcasecmp(key, "Limit") == 0)
-    return set_limit(res, where, "Limit", args, n, err);
-  return 1;
+/* ScaleOutTemplate <domain name> */
+static int set_name(char field[ACT_NAME_MAX], const char *where, const char *key,
+                    const act_arg *args, size_t n, act_error *err) {
+  int rc = one_arg(where, key, args, n, ACT_ARG_STRING, "one domain name", err);
+  if (rc == 0 && (args[0].s == NULL || strlen(args[0].s) >= ACT_NAME_MAX))
+    rc = act__fail(err, ACT_EINVAL, "%s: %s \"%.64s\" (at most %d characters)", where,
+                   key, args[0].s ? args[0].s : "", ACT_NAME_MAX - 1);
+  if (rc == 0)
+    snprintf(field, ACT_NAME_MAX, "%s", args[0].s);
+  return rc;
 }
 
-static int set_scalar_key(act_set_policy *s, const char *where, const char *key,
-                          const act_arg *args, size_t n, act_error *err) {
-  for (size_t i = 0; i < sizeof(set_int_keys) / sizeof(set_int_keys[0]); i++)
-    if (strcasecmp(key, set_int_keys[i].key) == 0)
-      return set_int((int *)((char *)s + set_int_keys[i].off), where, set_int_keys[i].key,
-                     args, n, err);
-  if (strcasecmp(key, "FastCorrection") == 0) {
-    int rc = one_arg(where, "FastCorrection", args, n, ACT_ARG_NUMBER, "one number", err);
-    if (rc == 0)
-      s->fast_share = args[0].n;
-    return rc;
+/* FastCorrection <number> into a double, or DryRun <true|false> into an int. */
+static int set_one(void *field, int is_bool, const char *where, const char *key,
+                   const act_arg *args, size_t n, act_error *err) {
+  int rc = is_bool ? one_arg(where, key, args, n, ACT_ARG_BOOLEAN, "true or false", err)
+                   : one_arg(where, key, args, n, ACT_ARG_NUMBER, "one number", err);
+  if (rc == 0 && is_bool)
+    *(int *)field = args[0].b != 0;
+  else if (rc == 0)
+    *(double *)field = args[0].n;
+  return rc;
+}
+
+static int set_key(const act_policy_key *k, const act_key_target *t, const char *where,
+                   const act_arg *args, size_t n, act_error *err) {
+  void *field = act_policy_key_field(k, t);
+  switch (k->kind) {
+  case ACT_KEY_RES_DOUBLE:
+    return set_res_double(field, k->off, where, k->name, args, n, err);
+  case ACT_KEY_LIMIT:
+    return set_limit(field, where, k->name, args, n, err);
+  case ACT_KEY_MANAGE:
+    return set_manage(field, where, k->name, args, n, err);
+  case ACT_KEY_SET_PER_RES:
+    return set_per_res(field, k->inf_ok, where, k->name, args, n, err);
+  case ACT_KEY_SET_INT:
+  case ACT_KEY_VM_INT:
+    return set_int(field, where, k->name, args, n, err);
+  case ACT_KEY_SET_DOUBLE:
+  case ACT_KEY_SET_BOOL:
+    return set_one(field, k->kind == ACT_KEY_SET_BOOL, where, k->name, args, n, err);
+  case ACT_KEY_SET_NAME:
+    return set_name(field, where, k->name, args, n, err);
   }
-  if (strcasecmp(key, "ScaleOutTemplate") == 0) {
-    int rc = one_arg(where, "ScaleOutTemplate", args, n, ACT_ARG_STRING,
-                     "one domain name", err);
-    if (rc == 0 && (args[0].s == NULL || strlen(args[0].s) >= ACT_NAME_MAX))
-      rc = act__fail(err, ACT_EINVAL, "%s: ScaleOutTemplate \"%.64s\" (at most %d "
-                     "characters)", where, args[0].s ? args[0].s : "", ACT_NAME_MAX - 1);
-    if (rc == 0)
-      snprintf(s->scale_template, sizeof(s->scale_template), "%s", args[0].s);
-    return rc;
-  }
-  if (strcasecmp(key, "DryRun") == 0) {
-    int rc = one_arg(where, "DryRun", args, n, ACT_ARG_BOOLEAN, "true or false", err);
-    if (rc == 0)
-      s->dry_run = args[0].b != 0;
-    return rc;
-  }
-  return 1;
+  return act__fail(err, ACT_EINVAL, "%s: %s: key of unknown kind %d", where, k->name,
+                   (int)k->kind);
+}
+
+static int set_line(unsigned scope, const act_key_target *t, const char *where,
+                    const char *key, const act_arg *args, size_t n, act_error *err) {
+  if (key == NULL || (n > 0 && args == NULL))
+    return act__fail(err, ACT_EINVAL, "%s: (null) key or arguments", where);
+  const act_policy_key *k = act_policy_key_find(key, scope);
+  if (k == NULL)
+    return act__fail(err, ACT_EINVAL, "%s: unknown key \"%.64s\"", where, key);
+  return set_key(k, t, where, args, n, err);
 }
 
 int act_set_policy_key(act_set_policy *s, const char *key, const act_arg *args, size_t n,
                        act_error *err) {
   char where[96];
   snprintf(where, sizeof(where), "HostSet \"%s\"", s->name);
-  if (key == NULL || (n > 0 && args == NULL))
-    return act__fail(err, ACT_EINVAL, "%s: (null) key or arguments", where);
   act_set_policy tmp = *s;
-  int rc = res_key(tmp.res, where, key, args, n, err);
-  if (rc == 1 && strcasecmp(key, "Manage") == 0)
-    rc = set_manage(&tmp, where, "Manage", args, n, err);
-  if (rc == 1 && strcasecmp(key, "Capacity") == 0)
-    rc = set_per_res(tmp.capacity, 1, where, "Capacity", args, n, err);
-  if (rc == 1 && strcasecmp(key, "Step") == 0)
-    rc = set_per_res(tmp.step, 0, where, "Step", args, n, err);
-  if (rc == 1)
-    rc = set_scalar_key(&tmp, where, key, args, n, err);
-  if (rc == 1)
-    rc = act__fail(err, ACT_EINVAL, "%s: unknown key \"%.64s\"", where, key);
+  act_key_target t = {&tmp, NULL};
+  int rc = set_line(ACT_KEY_IN_SET, &t, where, key, args, n, err);
   if (rc == 0)
     *s = tmp;
   return rc;
@@ -265,14 +297,9 @@ int act_vm_policy_key(act_vm_policy *vm, const char *set, const char *key,
                       const act_arg *args, size_t n, act_error *err) {
   char where[160];
   snprintf(where, sizeof(where), "HostSet \"%s\" VM \"%s\"", set ? set : "", vm->name);
-  if (key == NULL || (n > 0 && args == NULL))
-    return act__fail(err, ACT_EINVAL, "%s: (null) key or arguments", where);
   act_vm_policy tmp = *vm;
-  int rc = res_key(tmp.res, where, key, args, n, err);
-  if (rc == 1 && strcasecmp(key, "Priority") == 0)
-    rc = set_int(&tmp.priority, where, "Priority", args, n, err);
-  if (rc == 1)
-    rc = act__fail(err, ACT_EINVAL, "%s: unknown key \"%.64s\"", where, key);
+  act_key_target t = {NULL, &tmp};
+  int rc = set_line(ACT_KEY_IN_VM, &t, where, key, args, n, err);
   if (rc == 0)
     *vm = tmp;
   return rc;

@@ -9,7 +9,8 @@
  * allocation the board sees is updated only once the transaction committed.
  * Requests change nothing until they validated: a policy patch is validated on a
  * clone, persisted, then swapped in; a command's overrides are recorded only after it
- * decoded, and released again when the decision they caused did not apply.
+ * decoded, and released again when the decision they caused did not apply or the
+ * plan could not give them what they ask (a shortfall).
  * Not here: what a decision changes on the hypervisor (apply.c), the JSON (msg_*.c),
  * the rows (board.c). */
 #include <errno.h>
@@ -311,9 +312,11 @@ static fc_sent *fc_sent_get(set_rt *s, const char *topic) {
   return e;
 }
 
-/* `<set>/<vm>/forecast/<metric>` (retained) for one row, when its points changed. */
+/* `<set>/<vm>/forecast/<metric>` (retained) for one row, when its points or its model
+ * (borrowed, "" when unknown) changed. */
 static void publish_forecast(act_runner *r, set_rt *s, const act_vm_state *row,
-                             const char *metric, double scale, double now) {
+                             const char *model, const char *metric, double scale,
+                             double now) {
   act_point pts[ACT_BOARD_MAX_POINTS];
   size_t n = row->n_points < ACT_BOARD_MAX_POINTS ? row->n_points : ACT_BOARD_MAX_POINTS;
   for (size_t i = 0; i < n; i++)
@@ -322,7 +325,7 @@ static void publish_forecast(act_runner *r, set_rt *s, const act_vm_state *row,
   char topic[2 * ACT_NAME_MAX + 24];
   snprintf(topic, sizeof(topic), "%s/%s/forecast/%s", s->name, row->vm, metric);
   act_msg_forecast f = {.ts = 0, .points = pts, .n_points = n,
-                        .confidence = FC_CONFIDENCE, .model = NULL};
+                        .confidence = FC_CONFIDENCE, .model = model};
   act_error e;
   char *key = act_msg_forecast_encode(&f, &e);
   fc_sent *sent = key != NULL ? fc_sent_get(s, topic) : NULL;
@@ -358,7 +361,8 @@ static void publish_forecasts(act_runner *r, set_rt *s, double now) {
       continue;
     for (size_t k = 0; k < sizeof(fc_metrics) / sizeof(fc_metrics[0]); k++)
       if (fc_metrics[k].res == row->resource)
-        publish_forecast(r, s, row, fc_metrics[k].metric, fc_metrics[k].scale, now);
+        publish_forecast(r, s, row, s->rows.models != NULL ? s->rows.models[i] : "",
+                         fc_metrics[k].metric, fc_metrics[k].scale, now);
   }
 }
 
@@ -641,7 +645,48 @@ static int command_scale_out(act_runner *r, set_rt *s, const act_msg_command *cm
   return 0;
 }
 
-/* An operator's set, hold or release: the overrides, then a cycle of the set. */
+/* Ends the overrides m[0..n-1] of a set that did not take effect, so that they do not
+ * rule the VM later, when nobody waits for them any more; the retained states, just
+ * published with the hold, are published again without it. */
+static void release_manuals(act_runner *r, set_rt *s, const act_manual *m, int n,
+                            double now) {
+  for (int i = 0; i < n; i++) {
+    act_manual undo = m[i];
+    undo.action = ACT_MANUAL_RELEASE;
+    act_planner_manual(s->pl, &undo, (int64_t)now, NULL);
+  }
+  publish_states(r, s, now);
+}
+
+/* The shortfall the last plan recorded for vm's resource res, or NULL. A held VM
+ * borrows nothing (capacity.c), so for it a shortfall is the set's free capacity
+ * falling short of the held value. */
+static const act_shortfall *plan_shortfall(const act_plan *plan, const char *vm,
+                                           act_resource res) {
+  for (size_t i = 0; i < plan->n_shortfalls; i++)
+    if (plan->shortfalls[i].resource == res && strcmp(plan->shortfalls[i].vm, vm) == 0)
+      return &plan->shortfalls[i];
+  return NULL;
+}
+
+/* After a set's cycle: ACT_EINVAL naming VM, resource and what is missing when the
+ * plan could not give an override all it asks (none of it, or part with a grow). */
+static int check_granted(const act_plan *plan, const char *set, const act_manual *m,
+                         int n, act_error *err) {
+  for (int i = 0; i < n; i++) {
+    const act_shortfall *sf = plan_shortfall(plan, m[i].vm, m[i].resource);
+    if (sf != NULL)
+      return act__fail(err, ACT_EINVAL, "HostSet \"%s\" VM \"%s\": set %s %g: short by "
+                       "%g (the host set's free capacity allows %g of %g); override "
+                       "released", set, m[i].vm, act_resource_name(m[i].resource),
+                       m[i].value, sf->wanted - sf->granted, sf->granted, sf->wanted);
+  }
+  return 0;
+}
+
+/* An operator's set, hold or release: the overrides, then a cycle of the set. A set
+ * that failed to apply or that the set's capacity cannot give is an error, and its
+ * overrides are released. */
 static int command_manual(act_runner *r, set_rt *s, const act_msg_command *cmd,
                           double now, uint64_t *id, act_error *err) {
   act_manual m[ACT_RES_COUNT];
@@ -658,14 +703,16 @@ static int command_manual(act_runner *r, set_rt *s, const act_msg_command *cmd,
   int rc = cycle_set(r, s, now, cmd->vm, id, &st, why);
   if (rc < 0)
     return act__fail(err, rc, "HostSet \"%s\": cycle failed", s->name);
+  int is_set = cmd->action == ACT_MSG_SET;
   if (*id != 0 && (st == ACT_MSG_FAILED || st == ACT_MSG_ROLLED_BACK)) {
-    for (int i = 0; cmd->action == ACT_MSG_SET && i < n; i++) {
-      act_manual undo = m[i];
-      undo.action = ACT_MANUAL_RELEASE;
-      act_planner_manual(s->pl, &undo, (int64_t)now, NULL);
-    }
+    if (is_set)
+      release_manuals(r, s, m, n, now);
     return act__fail(err, ACT_EHV, "decision %llu %s: %s", (unsigned long long)*id,
                      act_msg_status_name(st), why);
+  }
+  if (is_set && (rc = check_granted(&r->plan, s->name, m, n, err)) != 0) {
+    release_manuals(r, s, m, n, now);
+    return rc;
   }
   return 0;
 }

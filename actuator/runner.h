@@ -27,9 +27,13 @@
  *                                      cycle of the set at once
  *               <set>/command          scale_out -> a scale-out decision, applied
  *             each answered on `reply/<request id>`: {"request_id", "ok": true,
- *             "decision_id": id or null} or {"request_id", "ok": false, "error": why}.
- *             On error nothing changes. A message without a usable request id cannot
- *             be answered; it is logged.
+ *             "decision_id": id or null} or {"request_id", "ok": false, "error": why,
+ *             "decision_id": id or null}. On error nothing changes, with two
+ *             exceptions for a set, whose override is then released: its decision
+ *             was applied and failed or rolled back, or the host set's free capacity
+ *             could not give all of it ("short by N", naming VM and resource; a part
+ *             granted stays, by the decision named). A message without a usable
+ *             request id cannot be answered; it is logged.
  *
  * Files in state_dir: <set>.ledger (act_ledger), <set>.journal (act_journal),
  * <set>.policy.json (the set's policy as last set over MQTT, the same message a

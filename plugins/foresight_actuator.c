@@ -380,10 +380,14 @@ static int actuator_write(const data_set_t *ds, const value_list_t *vl,
   act_obs o;
   if (obs_from(ds, vl, &o) != 0)
     return 0;
-  char *set = NULL;
+  char *set = NULL, *model = NULL;
   if (vl->meta != NULL && meta_data_exists(vl->meta, "foresight:set"))
     meta_data_get_string(vl->meta, "foresight:set", &set);
+  if (o.kind == ACT_OBS_FORECAST && vl->meta != NULL &&
+      meta_data_exists(vl->meta, "foresight:model"))
+    meta_data_get_string(vl->meta, "foresight:model", &model);
   o.set = set;
+  o.model = model; /* the board copies what it keeps */
   double now = CDTIME_T_TO_DOUBLE(cdtime());
   act_error err = {0};
   pthread_mutex_lock(&g.board_lock);
@@ -395,6 +399,7 @@ static int actuator_write(const data_set_t *ds, const value_list_t *vl,
     c_release(LOG_INFO, &g.put_problem, PLUGIN_NAME " plugin: values usable again");
   pthread_mutex_unlock(&g.board_lock);
   free(set);
+  free(model);
   return 0;
 }
 

@@ -149,7 +149,7 @@ for h in f["horizons"]:
     assert h["h_s"] in (300, 900), h
     assert h["lo"] <= h["mean"] <= h["hi"], h
 assert 0 < f["confidence"] < 1, f
-assert "model" in f, f
+assert isinstance(f["model"], str) and f["model"], f  # foresight:model reached it
 EOF
 echo "ok: forecast/cpu retained: $(cut -c1-120 "$FS_TMP/fc")..."
 retained web/web1/forecast/mem >/dev/null || fs_fail "no retained forecast of web1's mem"

@@ -150,6 +150,53 @@ static void test_board_keeps_newest_point_per_horizon_sorted(void **state) {
   assert_int_equal(row->points[2].h_s, 3600);
 }
 
+static int put_fc_model(bfx *f, const char *vm, int h_s, const char *model) {
+  act_obs o = {.kind = ACT_OBS_FORECAST, .vm = vm, .metric = "cpu", .h_s = h_s,
+               .value = 1, .lo = 0, .hi = 2, .ts = NOW, .model = model};
+  return act_board_put(f->b, &o, NOW, &f->err);
+}
+
+/* The model of a resource's newest forecast value rides along in its row, as a copy:
+ * the value's string may be gone when the rows are filled. */
+static void test_board_rows_carry_the_newest_forecast_model(void **state) {
+  bfx *f = *state;
+  char model[16] = "ets";
+  put(f, ACT_OBS_ALLOC, "web1", "web", "vcpus", 4, NOW);
+  put(f, ACT_OBS_ALLOC, "web2", "web", "vcpus", 4, NOW);
+  assert_int_equal(put_fc_model(f, "web1", 300, model), 1);
+  snprintf(model, sizeof(model), "ar+gru");
+  assert_int_equal(put_fc_model(f, "web1", 900, model), 1);
+  memset(model, 'x', sizeof(model) - 1);
+  assert_int_equal(act_board_rows_fill(f->b, NULL, "web", NOW, &f->rows, &f->err), 0);
+  const act_vm_state *row = act_board_rows_find(&f->rows, "web1", ACT_CPU);
+  assert_non_null(row);
+  assert_string_equal(f->rows.models[row - f->rows.vms], "ar+gru");
+  row = act_board_rows_find(&f->rows, "web2", ACT_CPU);
+  assert_string_equal(f->rows.models[row - f->rows.vms], "");
+}
+
+/* A model name that could not be carried whole and clean is not kept at all; the
+ * forecast value itself still is. */
+static void test_board_does_not_keep_a_long_or_unprintable_model(void **state) {
+  bfx *f = *state;
+  char longname[ACT_BOARD_MODEL_MAX + 1];
+  memset(longname, 'm', sizeof(longname) - 1);
+  longname[sizeof(longname) - 1] = '\0';
+  put(f, ACT_OBS_ALLOC, "web1", "web", "vcpus", 4, NOW);
+  const char *bad[] = {longname, "ets ar", "ets\n", "\xc3\xa9ts", "", NULL};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(put_fc_model(f, "web1", 300, "ets"), 1);
+    assert_int_equal(put_fc_model(f, "web1", 300, bad[i]), 1);
+    const act_vm_state *row = rows_of(f, NULL, "web", NOW, "web1", ACT_CPU);
+    assert_int_equal(row->n_points, 1);
+    assert_string_equal(f->rows.models[row - f->rows.vms], "");
+  }
+  longname[ACT_BOARD_MODEL_MAX - 1] = '\0'; /* the longest that fits */
+  assert_int_equal(put_fc_model(f, "web1", 300, longname), 1);
+  const act_vm_state *row = rows_of(f, NULL, "web", NOW, "web1", ACT_CPU);
+  assert_string_equal(f->rows.models[row - f->rows.vms], longname);
+}
+
 /* Old forecast points and usage are dropped from the rows; the allocation keeps it. */
 static void test_board_drops_stale_usage_and_points(void **state) {
   bfx *f = *state;
@@ -343,6 +390,8 @@ int main(void) {
       T(test_board_declines_non_finite_allocation),
       T(test_board_ignores_host_set_forecasts),
       T(test_board_keeps_newest_point_per_horizon_sorted),
+      T(test_board_rows_carry_the_newest_forecast_model),
+      T(test_board_does_not_keep_a_long_or_unprintable_model),
       T(test_board_drops_stale_usage_and_points),
       T(test_board_drops_vm_with_stale_allocation),
       T(test_board_ages_by_arrival_not_stamp),

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "actuator/policy_keys.h"
 #include "tests/unit/msg_fixture.h"
 
 static int setup(void **state) {
@@ -216,6 +217,16 @@ static void test_policy_writes_config_keys_and_inf(void **state) {
   assert_float_equal(json_number_value(json_array_get(lim, 1)), 8, 0);
   /* inherited values are not written for a VM */
   assert_null(json_object_get(web1, "Threshold"));
+  json_decref(j);
+}
+
+/* The message is written from the config keys' table: every key of a set is in it. */
+static void test_policy_writes_every_set_key_of_the_table(void **state) {
+  mf *f = *state;
+  json_t *j = parse(act_msg_policy_encode(f->pol, "web", &f->err));
+  for (size_t i = 0; i < act_policy_key_count(); i++)
+    if (act_policy_keys[i].scope & ACT_KEY_IN_SET)
+      assert_non_null(json_object_get(j, act_policy_keys[i].name));
   json_decref(j);
 }
 
@@ -667,6 +678,7 @@ int main(void) {
       T(test_state_lists_loans),
       T(test_reply_ok_and_error),
       T(test_policy_writes_config_keys_and_inf),
+      T(test_policy_writes_every_set_key_of_the_table),
       T(test_policy_of_an_unknown_set_is_enoent),
       T(test_policy_encoding_is_a_patch_that_changes_nothing),
       T(test_patch_changes_the_candidate_not_the_policy_in_force),

@@ -249,6 +249,26 @@ static void test_key_number_where_resource_expected(void **state) {
   assert_non_null(strstr(err.msg, "Cost: argument 1 must be a resource"));
 }
 
+/* The config path and the JSON messages look keys up in one table; each row is found
+ * by its name in any case, and only where its scope allows. */
+static void test_every_key_of_the_table_is_found_in_its_scope_only(void **state) {
+  (void)state;
+  assert_true(act_policy_key_count() > 0);
+  for (size_t i = 0; i < act_policy_key_count(); i++) {
+    const act_policy_key *k = &act_policy_keys[i];
+    char lower[64];
+    size_t j = 0;
+    for (; k->name[j] != '\0' && j + 1 < sizeof(lower); j++)
+      lower[j] = (char)(k->name[j] | 0x20);
+    lower[j] = '\0';
+    assert_ptr_equal(act_policy_key_find(lower, k->scope), k);
+    if (!(k->scope & ACT_KEY_IN_SET))
+      assert_null(act_policy_key_find(k->name, ACT_KEY_IN_SET));
+    if (!(k->scope & ACT_KEY_IN_VM))
+      assert_null(act_policy_key_find(k->name, ACT_KEY_IN_VM));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_key_threshold_with_resource_sets_that_resource),
@@ -274,6 +294,7 @@ int main(void) {
       cmocka_unit_test(test_key_vm_refuses_set_only_keys),
       cmocka_unit_test(test_key_set_refuses_vm_only_keys),
       cmocka_unit_test(test_key_number_where_resource_expected),
+      cmocka_unit_test(test_every_key_of_the_table_is_found_in_its_scope_only),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

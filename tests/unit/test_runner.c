@@ -322,6 +322,28 @@ static void test_runner_publishes_the_forecast_retained(void **state) {
   assert_int_equal(count(f, "web/web1/forecast/cpu_quota"), 0);
 }
 
+/* The forecast message names the model the forecast plugin put in the values' meta
+ * foresight:model, and a new model is news even when the bands stay. */
+static void test_runner_forecast_names_the_model(void **state) {
+  rfx *f = *state;
+  f->dry_run = 1;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  act_obs o = {.kind = ACT_OBS_FORECAST, .vm = "web1", .metric = "cpu", .h_s = 600,
+               .value = 0.5, .lo = 0, .hi = 1.0, .ts = NOW - 1, .model = "ets+ar"};
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  act_runner_cycle(f->r, NOW);
+  json_t *j = parse(find(f, "web/web1/forecast/cpu", 0));
+  assert_string_equal(jstr(j, "model"), "ets+ar");
+  json_decref(j);
+  o.model = "fourier";
+  assert_int_equal(act_board_put(f->board, &o, NOW - 1, &f->err), 1);
+  act_runner_cycle(f->r, NOW + 10);
+  j = parse(find(f, "web/web1/forecast/cpu", 1));
+  assert_string_equal(jstr(j, "model"), "fourier");
+  json_decref(j);
+}
+
 /* Memory forecasts go out in the contract's KiB, not the planner's MiB. */
 static void test_runner_forecast_memory_is_in_kib(void **state) {
   rfx *f = *state;
@@ -634,6 +656,69 @@ static void test_runner_command_hold_replies_without_decision(void **state) {
   json_decref(r);
 }
 
+/* The held_until of vm's cpu in the last `web/<vm>/state`, or 0 when not held. */
+static json_int_t held_cpu_until(const rfx *f, const char *vm) {
+  char topic[128];
+  snprintf(topic, sizeof(topic), "web/%s/state", vm);
+  size_t n = count(f, topic);
+  assert_true(n > 0);
+  json_t *st = parse(find(f, topic, (int)n - 1));
+  json_t *until = json_object_get(json_object_get(st, "held_until"), "cpu");
+  json_int_t v = until == NULL ? 0 : json_integer_value(until);
+  json_decref(st);
+  return v;
+}
+
+/* web1 (2 vCPUs) and web2 (4) in set "web" of `capacity` vCPUs; the operator sets
+ * web1's cpu to `value` by request `id`. Returns what act_runner_inbound returned. */
+static int set_web1_in_a_tight_set(rfx *f, double capacity, const char *id, int value) {
+  f->capacity_cpu = capacity;
+  start_runner(f);
+  feed(f, "web1", 2, 0.5, 1.0);
+  feed(f, "web2", 4, 1.0, 3.0);
+  char cmd[160];
+  snprintf(cmd, sizeof(cmd), "{\"request_id\":\"%s\",\"action\":\"set\",\"resource\":"
+           "\"cpu\",\"value\":%d,\"duration\":600}", id, value);
+  return inbound(f, "web/web1/command", cmd);
+}
+
+/* A set the host set has no capacity for is refused, naming VM, resource and how much
+ * is missing, and its override does not stay behind to rule the VM later. */
+static void test_runner_command_set_beyond_capacity_is_refused_and_released(
+    void **state) {
+  rfx *f = *state;
+  assert_int_equal(set_web1_in_a_tight_set(f, /* capacity = none free */ 6, "c3", 3), 1);
+  json_t *r = parse(find(f, "reply/c3", 0));
+  assert_true(json_is_false(json_object_get(r, "ok")));
+  assert_true(json_is_null(json_object_get(r, "decision_id")));
+  const char *why = jstr(r, "error");
+  assert_non_null(strstr(why, "VM \"web1\""));
+  assert_non_null(strstr(why, "cpu"));
+  assert_non_null(strstr(why, "short by 1"));
+  json_decref(r);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 2);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(held_cpu_until(f, "web1"), 0);
+}
+
+/* Part of a set is not the set: what was granted stays, the reply says what is
+ * missing, and the decision that granted the part is named. */
+static void test_runner_command_set_granted_in_part_is_refused_with_its_decision(
+    void **state) {
+  rfx *f = *state;
+  assert_int_equal(set_web1_in_a_tight_set(f, /* capacity = one free */ 7, "c4", 4), 1);
+  json_t *r = parse(find(f, "reply/c4", 0));
+  json_t *d = parse(find(f, "web/decision", 0));
+  assert_true(json_is_false(json_object_get(r, "ok")));
+  assert_int_equal(jint(r, "decision_id"), jint(d, "id"));
+  assert_non_null(strstr(jstr(r, "error"), "short by 1"));
+  json_decref(r);
+  json_decref(d);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 3);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(held_cpu_until(f, "web1"), 0);
+}
+
 /* scale_out on the set's command topic clones the template and starts the clone. */
 static void test_runner_command_scale_out_starts_a_clone(void **state) {
   rfx *f = *state;
@@ -682,6 +767,7 @@ int main(void) {
       T(test_runner_next_cycle_does_not_redo_an_applied_change),
       T(test_runner_dry_run_publishes_and_changes_nothing),
       T(test_runner_publishes_the_forecast_retained),
+      T(test_runner_forecast_names_the_model),
       T(test_runner_forecast_memory_is_in_kib),
       T(test_runner_forecast_is_published_only_when_it_changed),
       T(test_runner_no_forecast_topic_without_points),
@@ -701,6 +787,8 @@ int main(void) {
       T(test_runner_command_set_holds_against_the_forecast),
       T(test_runner_command_bad_value_replies_error_and_changes_nothing),
       T(test_runner_command_hold_replies_without_decision),
+      T(test_runner_command_set_beyond_capacity_is_refused_and_released),
+      T(test_runner_command_set_granted_in_part_is_refused_with_its_decision),
       T(test_runner_command_scale_out_starts_a_clone),
       T(test_runner_command_scale_out_without_template_is_refused),
       T(test_runner_reply_topic_is_not_a_command),
