@@ -45,6 +45,7 @@ static int aligned_sums(const fc_model *const members[], int n, int i, int phase
   int len, count = 0;
   int64_t slot = fc_model_slot(members[0]);
   fc__model_errors(members[0], i, &len);
+  *n_phase = 0;
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1)
       *n_phase = count;
