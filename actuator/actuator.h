@@ -11,7 +11,8 @@
  *   act_planner   one planning cycle per call: (policy, ledger, VM states with their
  *                 forecasts, now) -> a plan, i.e. a list of decisions, each with its
  *                 reason. The planner keeps only what rules over time need (when a VM
- *                 went below its lower band, when it was last resized, manual holds).
+ *                 went below its lower band, when it was last resized, manual holds);
+ *                 holds and resize times are persisted (act_planner_save/_load).
  *   act_plan      plain list of act_decision values, owned by the caller.
  *
  * Units: cpu in vCPUs (whole), cpu_quota in cores (0.05 steps), memory in MiB (steps
