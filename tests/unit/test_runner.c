@@ -541,7 +541,7 @@ static void test_runner_restart_keeps_outstanding_loans(void **state) {
 }
 
 /* The restart as the daemon does it: runner and board gone, both made again over the
- * same StateDir; the next cycle is `later` seconds after NOW. */
+ * same StateDir (messages and logs of the first life cleared). */
 static void restart(rfx *f) {
   act_runner_destroy(f->r);
   act_board_destroy(f->board);
