@@ -119,6 +119,8 @@ typedef struct act__track { /* one (VM, resource) */
 /* Records a resize of the track's VM at `now`: cooldowns and the BreakEven run
  * restart from here. */
 void act__track_changed(act__track *t, int64_t now);
+/* vm's track of r, made (empty, hold_value NAN) when there is none; NULL on ENOMEM. */
+act__track *act__track_get(act_planner *pl, const char *vm, act_resource r);
 
 struct act_planner {
   act__track *tracks;
@@ -127,6 +129,8 @@ struct act_planner {
   int64_t last_scale_ts;    /* last scale-out or scale-in decision, or 0 */
   int64_t quiet_since;      /* first cycle the set looked idle enough to scale in, or 0 */
   unsigned next_instance;   /* suffix tried next for a scale-out name */
+  uint32_t file_crc;        /* CRC-32 of the records the file holds (planner_file.c) */
+  int file_known;           /* file_crc is valid: last loaded or saved intact */
 };
 
 /* ---- one cycle ---- */

@@ -11,7 +11,8 @@
  *   act_planner   one planning cycle per call: (policy, ledger, VM states with their
  *                 forecasts, now) -> a plan, i.e. a list of decisions, each with its
  *                 reason. The planner keeps only what rules over time need (when a VM
- *                 went below its lower band, when it was last resized, manual holds).
+ *                 went below its lower band, when it was last resized, manual holds);
+ *                 holds and resize times are persisted (act_planner_save/_load).
  *   act_plan      plain list of act_decision values, owned by the caller.
  *
  * Units: cpu in vCPUs (whole), cpu_quota in cores (0.05 steps), memory in MiB (steps
@@ -343,6 +344,41 @@ int act_planner_manual(act_planner *pl, const act_manual *m, int64_t now,
 /* The end of vm's override of r, or 0 when none is in force at `now`. */
 int64_t act_planner_held_until(const act_planner *pl, const char *vm, act_resource r,
                                int64_t now);
+
+/* The planner's memory on disk (planner_file.c): what a restart must not forget. The
+ * operators' overrides (a set or hold, until its end), and for the cooldowns when each
+ * VM's resource was last resized and when the set last scaled. The rest starts again
+ * after a restart (a run below the lower band, BreakEven's levels, mean allocations),
+ * which can only delay a shrink or a scale-in, never hasten one. */
+
+typedef struct act_planner_loaded {
+  size_t holds;   /* overrides restored */
+  size_t resizes; /* last-resize times restored: cooldowns still running */
+  size_t scales;  /* 1 when the set's scale cooldown was restored */
+  size_t expired; /* records over at `now` (hold ended, cooldown run out), dropped */
+  size_t skipped; /* records that did not read and are lost (err names the first) */
+} act_planner_loaded;
+
+/* Restores into pl, a planner that has not planned yet, the memory persisted at
+ * `path`, dropping what is over at `now` (0: nothing dropped; an override that ended
+ * rules nothing anyway) under set's Cooldown and ScaleCooldown (set NULL: no cooldown
+ * is dropped). A missing file restores nothing. *out (may be NULL) counts.
+ * Returns 0 when the whole file read. ACT_ECORRUPT when part of it did not (a damaged
+ * or unknown record, a file cut short): every record that read is restored, err names
+ * the file, the first bad line and how many records were lost, the file is copied to
+ * "<path>.bad" for an operator, and the next act_planner_save rewrites <path> with
+ * what was restored. ACT_EIO when the file cannot be read or the copy not written:
+ * nothing is restored and the file must not be saved over. */
+int act_planner_load(act_planner *pl, const char *path, const act_set_policy *set,
+                     int64_t now, act_planner_loaded *out, act_error *err);
+
+/* Persists pl's memory at `now` (what is over dropped as in act_planner_load) to
+ * `path` when it differs from what the file holds: a temporary file, fsync, rename,
+ * fsync of the folder, so a crash leaves the old file or the new one. Returns 1 when
+ * written, 0 when the file already held it, or a negative ACT_E* with err (the file
+ * as it was; the next call tries again). */
+int act_planner_save(act_planner *pl, const char *path, const act_set_policy *set,
+                     int64_t now, act_error *err);
 
 /* ---------------------------------------------------------------------------------- */
 /* Applying decisions: more error codes (the API is in apply.h and hv.h)               */

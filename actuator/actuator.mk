@@ -8,7 +8,7 @@ actuator_libactuator_la_SOURCES = \
 	actuator/error.c actuator/resource.c actuator/quantize.c \
 	actuator/policy.c actuator/validate.c \
 	actuator/ledger.c actuator/ledger_file.c actuator/decision.c \
-	actuator/planner.c actuator/resize.c actuator/capacity.c actuator/borrow.c \
+	actuator/planner.c actuator/planner_file.c actuator/resize.c actuator/capacity.c actuator/borrow.c \
 	actuator/scale.c \
 	actuator/durable.c actuator/hv.h actuator/hv.c \
 	actuator/apply.h actuator/journal.c actuator/apply.c actuator/apply_steps.c
@@ -26,7 +26,7 @@ actuator_libactuator_hv_la_LIBADD = $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 actuator_unit_tests = \
 	tests/unit/test_quantize tests/unit/test_policy tests/unit/test_ledger \
 	tests/unit/test_planner tests/unit/test_borrow tests/unit/test_scale \
-	tests/unit/test_break_even \
+	tests/unit/test_break_even tests/unit/test_planner_file \
 	tests/unit/test_journal tests/unit/test_hv_libvirt tests/unit/test_apply
 check_PROGRAMS += $(actuator_unit_tests)
 TESTS += $(actuator_unit_tests)
@@ -53,6 +53,8 @@ tests_unit_test_scale_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_scale_LDADD = $(ACT_UNIT_LDADD)
 tests_unit_test_break_even_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_break_even_LDADD = $(ACT_UNIT_LDADD)
+tests_unit_test_planner_file_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_planner_file_LDADD = $(ACT_UNIT_LDADD)
 tests_unit_test_journal_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_journal_LDADD = $(ACT_UNIT_LDADD)
 tests_unit_test_hv_libvirt_SOURCES = tests/unit/test_hv_libvirt.c $(ACT_HV_UNIT_FIXTURE)

@@ -45,7 +45,7 @@ static act__track *track_find(const act_planner *pl, const char *vm, act_resourc
   return NULL;
 }
 
-static act__track *track_get(act_planner *pl, const char *vm, act_resource r) {
+act__track *act__track_get(act_planner *pl, const char *vm, act_resource r) {
   act__track *t = track_find(pl, vm, r);
   if (t != NULL)
     return t;
@@ -80,12 +80,18 @@ void act__track_changed(act__track *t, int64_t now) {
   t->n_levels = 0;
 }
 
-/* Drops the memory of VMs no longer seen, unless an operator's hold is pending. */
-static void tracks_prune(act_planner *pl, int64_t now) {
+/* Drops the memory of VMs no longer seen, unless an operator's hold is pending or
+ * the VM's cooldown still runs: a VM missing from a cycle (its values late, or the
+ * first cycles after a restart, which restored the cooldown) must not come back free
+ * to be resized at once. */
+static void tracks_prune(act_planner *pl, int64_t now, int cooldown_s) {
   size_t keep = 0;
-  for (size_t i = 0; i < pl->n_tracks; i++)
-    if (pl->tracks[i].seen_ts == now || pl->tracks[i].hold_until > now)
-      pl->tracks[keep++] = pl->tracks[i];
+  for (size_t i = 0; i < pl->n_tracks; i++) {
+    const act__track *t = &pl->tracks[i];
+    if (t->seen_ts == now || t->hold_until > now ||
+        (t->last_change != 0 && now - t->last_change < cooldown_s))
+      pl->tracks[keep++] = *t;
+  }
   pl->n_tracks = keep;
 }
 
@@ -114,7 +120,7 @@ int act_planner_manual(act_planner *pl, const act_manual *m, int64_t now,
   if (m->action == ACT_MANUAL_SET && !(m->value >= 0 && isfinite(m->value)))
     return act__fail(err, ACT_EINVAL, "manual %s %s: value %g (must be >= 0)", m->vm, rn,
                      m->value);
-  act__track *t = track_get(pl, m->vm, m->resource);
+  act__track *t = act__track_get(pl, m->vm, m->resource);
   if (t == NULL)
     return act__fail(err, ACT_ENOMEM, "manual %s %s: out of memory", m->vm, rn);
   t->hold_until = now + m->duration_s;
@@ -223,7 +229,7 @@ static int prepare_vm(act__cycle *c, const act__set *set, const act_vm_state *ro
   v->need = v->upper / v->pol.threshold;
   v->cover = cover(row, set->pol.horizon_s, v->upper, v->upper_h_s, &v->cover_h_s);
   v->cover_need = v->cover / v->pol.threshold;
-  if ((v->track = track_get(c->pl, row->vm, c->res)) == NULL)
+  if ((v->track = act__track_get(c->pl, row->vm, c->res)) == NULL)
     return ACT_ENOMEM;
   v->track->seen_ts = c->in->now;
   track_mean(v->track, row->alloc, c->in->now);
@@ -334,6 +340,6 @@ int act_planner_plan(act_planner *pl, const act_cycle *in, act_plan *out,
     return act__fail(err, rc, "HostSet \"%s\": planning: %s", set->pol.name,
                      act_strerror(rc));
   }
-  tracks_prune(pl, in->now);
+  tracks_prune(pl, in->now, set->pol.cooldown_s);
   return 0;
 }

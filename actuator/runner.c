@@ -48,6 +48,7 @@ typedef struct set_rt {
   char *policy_json;   /* the policy last published, to publish only changes */
   fc_sent *fc_sent;    /* the forecasts last published, to publish only changes */
   size_t n_fc_sent, cap_fc_sent;
+  int save_failed;     /* the planner file could not be written: said once */
 } set_rt;
 
 struct act_runner {
@@ -151,6 +152,26 @@ static int write_durably(const char *path, const char *text, act_error *err) {
   if (act__sync_folder(path) != 0)
     return act__fail_errno(err, ACT_EIO, errno, "%s: fsync of its folder", path);
   return 0;
+}
+
+/* Writes the set's planner memory (holds, cooldowns) when it changed. A failure is
+ * logged once, and so is the recovery; every later call tries again. */
+static int save_planner(act_runner *r, set_rt *s, double now, act_error *err) {
+  if (r->state_dir == NULL)
+    return 0;
+  char path[4096];
+  int rc = state_path(r, s->name, ".planner", path, sizeof(path), err);
+  if (rc == 0)
+    rc = act_planner_save(s->pl, path, act_policy_set(r->policy, s->name), (int64_t)now,
+                          err);
+  if (rc < 0 && !s->save_failed)
+    say(r, ACT_LOG_ERR, "HostSet \"%s\": holds and cooldowns not persisted, a restart "
+        "would lose them: %s (tried again every cycle)", s->name, err->msg);
+  else if (rc >= 0 && s->save_failed)
+    say(r, ACT_LOG_INFO, "HostSet \"%s\": holds and cooldowns persisted again (%s)",
+        s->name, path);
+  s->save_failed = rc < 0;
+  return rc < 0 ? rc : 0;
 }
 
 /* ---------------------------------------------------------------- messages out */
@@ -490,6 +511,7 @@ static int cycle_set(act_runner *r, set_rt *s, double now, const char *about_vm,
   int n = run_plan(r, s, now, about_vm, about, about_st, about_why);
   if (n > 0 && fill_rows(r, s, now, &e) != 0) /* the allocations after the plan */
     say(r, ACT_LOG_ERR, "HostSet \"%s\": rows: %s", s->name, e.msg);
+  save_planner(r, s, now, &e); /* the plan's resizes, a hold's value: logged */
   publish_forecasts(r, s, now);
   publish_states(r, s, now);
   publish_policy(r, s);
@@ -655,6 +677,8 @@ static void release_manuals(act_runner *r, set_rt *s, const act_manual *m, int n
     undo.action = ACT_MANUAL_RELEASE;
     act_planner_manual(s->pl, &undo, (int64_t)now, NULL);
   }
+  act_error ignored; /* logged */
+  save_planner(r, s, now, &ignored);
   publish_states(r, s, now);
 }
 
@@ -684,6 +708,23 @@ static int check_granted(const act_plan *plan, const char *set, const act_manual
   return 0;
 }
 
+/* The operator expects an override to outlast a restart: one that cannot be persisted
+ * is refused (a set or hold is released again; a release stays, but the file still
+ * holds the override, which a restart would bring back: the error says so). */
+static int persist_manuals(act_runner *r, set_rt *s, const act_msg_command *cmd,
+                           const act_manual *m, int n, double now, act_error *err) {
+  act_error e = {0};
+  if (save_planner(r, s, now, &e) == 0)
+    return 0;
+  int release = cmd->action == ACT_MSG_RELEASE;
+  if (!release)
+    release_manuals(r, s, m, n, now);
+  return act__fail(err, e.code, "HostSet \"%s\": %s not persisted (%.120s); %s",
+                   s->name, act_msg_action_name(cmd->action), e.msg,
+                   release ? "released until a restart brings the override back"
+                           : "override released");
+}
+
 /* An operator's set, hold or release: the overrides, then a cycle of the set. A set
  * that failed to apply or that the set's capacity cannot give is an error, and its
  * overrides are released. */
@@ -698,6 +739,8 @@ static int command_manual(act_runner *r, set_rt *s, const act_msg_command *cmd,
     if (rc != 0)
       return rc; /* decoded commands are valid: only ENOMEM gets here */
   }
+  if (persist_manuals(r, s, cmd, m, n, now, err) != 0)
+    return err->code;
   act_msg_status st = ACT_MSG_APPLIED;
   char why[ACT_REASON_MAX] = "";
   int rc = cycle_set(r, s, now, cmd->vm, id, &st, why);
@@ -805,6 +848,32 @@ static int load_policy(act_runner *r, const char *set, act_error *err) {
   return 0;
 }
 
+/* The set's holds and cooldowns from before the restart. A file that reads in part
+ * is an error logged with what was lost, not a failed start: what read is kept, and
+ * written back at once so the next start finds a whole file (the damaged one is kept
+ * beside it as .bad). Only a file that cannot be read at all stops the start. */
+static int restore_planner(act_runner *r, set_rt *s, act_error *err) {
+  char path[4096];
+  int rc = state_path(r, s->name, ".planner", path, sizeof(path), err);
+  if (rc != 0)
+    return rc;
+  act_planner_loaded n;
+  act_error e = {0};
+  rc = act_planner_load(s->pl, path, act_policy_set(r->policy, s->name),
+                        (int64_t)r->cfg.now, &n, &e);
+  if (rc != 0 && rc != ACT_ECORRUPT)
+    return act__fail(err, rc, "%.200s (fix or remove the file)", e.msg);
+  if (rc == ACT_ECORRUPT)
+    say(r, ACT_LOG_ERR, "HostSet \"%s\": %s", s->name, e.msg);
+  if (n.holds + n.resizes + n.scales + n.expired > 0)
+    say(r, ACT_LOG_INFO, "HostSet \"%s\": %s: %zu holds, %zu resize and %zu scale "
+        "cooldowns restored, %zu over dropped", s->name, path, n.holds, n.resizes,
+        n.scales, n.expired);
+  if (rc == ACT_ECORRUPT)
+    save_planner(r, s, r->cfg.now, &e); /* logged */
+  return 0;
+}
+
 static int open_set(act_runner *r, set_rt *s, act_error *err) {
   char path[4096];
   if ((s->pl = act_planner_create(err)) == NULL)
@@ -815,6 +884,8 @@ static int open_set(act_runner *r, set_rt *s, act_error *err) {
     return rc;
   if ((s->ledger = act_ledger_create(r->state_dir ? path : NULL, err)) == NULL)
     return err->code;
+  if (r->state_dir != NULL && (rc = restore_planner(r, s, err)) != 0)
+    return rc;
   if (r->hv == NULL)
     return 0;
   if ((rc = state_path(r, s->name, ".journal", path, sizeof(path), err)) != 0)

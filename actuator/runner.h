@@ -6,8 +6,11 @@
  * what it says; everything it decides is testable with a fake hypervisor.
  *
  *   start     act_runner_create: the persisted policy of each set (if any) replaces
- *             the config's, each ledger is reloaded and each journal recovered
- *             (act_apply_recover) before any decision is made.
+ *             the config's, each ledger is reloaded, each planner's memory (holds,
+ *             cooldowns) restored and each journal recovered (act_apply_recover)
+ *             before any decision is made. A planner file that reads only in part is
+ *             logged as an error and the start goes on with what read (a hold lost
+ *             is named; refusing to start would lose them all).
  *   cycle     act_runner_cycle (after the warm-up), per set: rows (from the board, through io.fill_rows)
  *             -> act_planner_plan -> per decision, in plan order: a fresh decision id
  *             (act_idseq, unique across restarts), `<set>/decision` (QoS 1), the
@@ -23,8 +26,9 @@
  *               <set>/policy/set       a patch -> validated (act_msg_policy_patch, the
  *                                      same validation as the config), persisted, then
  *                                      swapped in (act_policy_swap)
- *               <set>/<vm>/command     set/hold/release -> act_planner_manual, then a
- *                                      cycle of the set at once
+ *               <set>/<vm>/command     set/hold/release -> act_planner_manual,
+ *                                      persisted (or refused), then a cycle of the
+ *                                      set at once
  *               <set>/command          scale_out -> a scale-out decision, applied
  *             each answered on `reply/<request id>`: {"request_id", "ok": true,
  *             "decision_id": id or null} or {"request_id", "ok": false, "error": why,
@@ -37,7 +41,9 @@
  *
  * Files in state_dir: <set>.ledger (act_ledger), <set>.journal (act_journal),
  * <set>.policy.json (the set's policy as last set over MQTT, the same message a
- * policy/set carries), decision-ids (act_idseq).
+ * policy/set carries), <set>.planner (act_planner_save: holds and cooldowns, written
+ * after a cycle or command changed them; <set>.planner.bad: a damaged one, kept),
+ * decision-ids (act_idseq).
  *
  * Threads: one thread at a time (the plugin's worker). The io callbacks run in it.
  */
@@ -81,9 +87,12 @@ typedef struct act_runner_config {
   double warmup_s;        /* cycles this soon after the first one decide nothing: the
                              read plugins have not reported every VM yet, and a set
                              that looks empty would be scaled out to MinInstances */
+  double now;             /* wall time of the start: persisted holds and cooldowns
+                             over by then are dropped as they load; 0 drops none (an
+                             override that ended rules nothing anyway) */
 } act_runner_config;
 
-/* state_dir NULL, apply defaults, id_block 64, no warm-up. */
+/* state_dir NULL, apply defaults, id_block 64, no warm-up, now 0. */
 void act_runner_config_init(act_runner_config *c);
 
 typedef struct act_runner act_runner;

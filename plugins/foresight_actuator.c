@@ -8,7 +8,8 @@
  *     Connection "qemu:///system"   # libvirt; none: decisions are published only
  *     DryRun false                  # every set's default; a HostSet may override
  *     Interval 60                   # planning cycle (default: collectd's Interval)
- *     StateDir "/var/lib/foresight" # ledgers, journals, policies set over MQTT, ids
+ *     StateDir "/var/lib/foresight" # ledgers, journals, policies set over MQTT, holds
+ *                                   # and cooldowns, ids
  *     MaxAge 180                    # values older than this are not planned on
  *                                   # (default: 3 cycles)
  *     Broker "localhost" 1883       # MQTT; or Port 1883 on its own line
@@ -642,6 +643,7 @@ static int start_runner(void) {
   cfg.state_dir = g.state_dir;
   /* the read plugins report every VM within their first interval or two */
   cfg.warmup_s = 2 * CDTIME_T_TO_DOUBLE(plugin_get_interval());
+  cfg.now = CDTIME_T_TO_DOUBLE(cdtime()); /* persisted holds already over are dropped */
   act_runner_io io = {.publish = io_publish, .fill_rows = io_fill_rows,
                       .applied = io_applied, .log = io_log};
   g.runner = act_runner_create(&cfg, g.policy, g.hv, &io, &err); /* takes the policy */

@@ -10,7 +10,11 @@
 #     answered (no request id) and is logged;
 #   - a command `set` resizes the domain and is answered with its decision's id, which
 #     the decision topic carries; a command with a bad value or for an unknown VM is
-#     answered with an error naming it, and no decision is made.
+#     answered with an error naming it, and no decision is made;
+#   - that set is a hold for its duration, and it outlives a restart: the daemon is
+#     stopped, web1 is resized behind its back, and after the restart the retained
+#     state (published anew) still reports the hold with its end, and the actuator
+#     puts web1 back to the value set, not leaving it where the outside change did.
 set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/integration/lib.sh"
@@ -142,9 +146,34 @@ sleep 1
 [ "$(act_vcpus web1)" = 3 ] || fs_fail "web1 changed by a refused command"
 echo "ok: bad commands answered ($(field "$r" error); $(field "$r3" error))"
 
-echo "== restart: the persisted policy is still in force"
+st=$(retained web/web1/state)
+held=$(field "$st" held_until cpu 2>/dev/null)
+[ -n "$held" ] && [ "$held" -gt "$(date +%s)" ] || fs_fail "c1's hold not in the state: $st"
+echo "ok: web1 held until $held"
+
+echo "== restart: the persisted policy and c1's hold are still in force"
 act_stop
+[ -f "$STATE/web.planner" ] || fs_fail "no $STATE/web.planner: the hold was not persisted"
+virsh -q -c "$ACT_URI" setvcpus web1 2 --live --config >/dev/null ||
+  fs_fail "cannot resize web1 behind the actuator's back"
+[ "$(act_vcpus web1)" = 2 ] || fs_fail "web1 not at 2 vCPUs while the daemon is down"
+started=$(date +%s)
+mark=$(wc -l <"$LOG")
 fs_start "$CONF"
+fs_wait 20 grep -q 'HostSet "web": .*/web.planner: 1 holds, .* restored' "$LOG" ||
+  fs_fail "the restart did not restore c1's hold"
+# fresh_state: the retained state of web1 is one published since the restart
+fresh_state() {
+  st=$(retained web/web1/state) && [ "$(field "$st" ts)" -ge "$started" ]
+}
+fs_wait 20 fresh_state || fs_fail "no state of web1 since the restart"
+[ "$(field "$st" held_until cpu 2>/dev/null)" = "$held" ] ||
+  fs_fail "the state after the restart does not report the hold until $held: $st"
+back_at_3() { [ "$(act_vcpus web1)" = 3 ]; }
+fs_wait 20 back_at_3 || fs_fail "web1 left at $(act_vcpus web1) vCPUs against the hold at 3"
+tail -n +"$mark" "$LOG" | grep -q 'decision [0-9]* manual web1 cpu 2 -> 3: applied' ||
+  fs_fail "web1 put back to 3, but not by the restored hold"
+echo "ok: after the restart web1 is still held until $held, and put back to 3 vCPUs"
 fs_wait 20 grep -q "policy set over MQTT .* replaces the config file's" "$LOG" ||
   fs_fail "the restart did not take the persisted policy"
 request web/policy/set '{"request_id":"p3","policy":{"LeadTime":700}}'

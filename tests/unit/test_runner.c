@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,6 +46,7 @@ typedef struct rfx {
   act_error err;
   /* the policy the next start_runner uses */
   double capacity_cpu;
+  double break_even; /* BreakEven cpu, 0: the LowerBand rule */
   int dry_run;
   const char *scale_template;
 } rfx;
@@ -93,6 +95,7 @@ static act_policy *make_policy(const rfx *f) {
   s.res[ACT_CPU].lend_share = 0.5;
   s.borrow_duration_s = 60;
   s.cooldown_s = 3600;
+  s.res[ACT_CPU].break_even = f->break_even;
   s.dry_run = f->dry_run;
   if (f->scale_template != NULL) {
     snprintf(s.scale_template, sizeof(s.scale_template), "%s", f->scale_template);
@@ -107,6 +110,7 @@ static act_runner *start_runner(rfx *f) {
   act_runner_config_init(&cfg);
   cfg.state_dir = f->lv->dir;
   cfg.apply.verify_wait_ms = 0;
+  cfg.now = NOW;
   act_runner_io io = {.user = f, .publish = io_publish, .fill_rows = io_fill_rows,
                       .applied = io_applied, .log = io_log};
   f->r = act_runner_create(&cfg, make_policy(f), f->hv, &io, &f->err);
@@ -536,6 +540,109 @@ static void test_runner_restart_keeps_outstanding_loans(void **state) {
   assert_true(logged(f, "1 loans outstanding from the ledger"));
 }
 
+/* The restart as the daemon does it: runner and board gone, both made again over the
+ * same StateDir (messages and logs of the first life cleared). */
+static void restart(rfx *f) {
+  act_runner_destroy(f->r);
+  act_board_destroy(f->board);
+  f->board = act_board_create(300, &f->err);
+  clear_msgs(f);
+  f->n_logs = 0;
+  assert_non_null(start_runner(f));
+}
+
+static int hold_web1(rfx *f, const char *id) {
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "{\"request_id\":\"%s\",\"action\":\"hold\","
+           "\"resource\":\"cpu\",\"duration\":3600}", id);
+  return inbound(f, "web/web1/command", cmd);
+}
+
+static json_int_t held_cpu_until(const rfx *f, const char *vm);
+
+/* An operator's hold outlives a restart: reported in the state, and the forecast that
+ * would grow the VM (3.2 / 0.8 = 4 vCPUs) does not. */
+static void test_runner_restart_keeps_a_hold(void **state) {
+  rfx *f = *state;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  assert_int_equal(hold_web1(f, "h1"), 0);
+  restart(f);
+  assert_true(logged(f, "1 holds, 0 resize and 0 scale cooldowns restored"));
+  feed(f, "web1", 2, 1.0, 3.2);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(count(f, "web/decision"), 0);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 2);
+  assert_int_equal(held_cpu_until(f, "web1"), (json_int_t)NOW + 3600);
+}
+
+/* A released hold stays released after a restart. */
+static void test_runner_restart_keeps_a_release(void **state) {
+  rfx *f = *state;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  assert_int_equal(hold_web1(f, "h1"), 0);
+  assert_int_equal(inbound(f, "web/web1/command", "{\"request_id\":\"r1\",\"action\":"
+                   "\"release\",\"resource\":\"cpu\"}"), 0);
+  restart(f);
+  feed(f, "web1", 2, 1.0, 3.2);
+  act_runner_cycle(f->r, NOW + 10);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 4);
+}
+
+/* A grow at NOW starts the Cooldown (3600 s); after a restart the BreakEven waste
+ * ((4 - 1) / 4 of the allocation for 200 s = 150 s > 60 s) would pay for a shrink,
+ * but the cooldown from before the restart still forbids it. */
+static void test_runner_restart_keeps_the_cooldown(void **state) {
+  rfx *f = *state;
+  f->break_even = 60;
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 3.2);
+  act_runner_cycle(f->r, NOW);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 4);
+  restart(f);
+  assert_true(logged(f, "0 holds, 1 resize and 0 scale cooldowns restored"));
+  feed(f, "web1", 4, 0.2, 0.8);
+  for (double t = NOW + 100; t <= NOW + 250; t += 50)
+    act_runner_cycle(f->r, t);
+  assert_int_equal(count(f, "web/decision"), 0);
+  assert_int_equal(lvfx_vcpus(f->lv->conn, "web1", LIVE), 4);
+}
+
+/* A damaged planner file does not stop the start: the error names file and line,
+ * the file is kept beside as .bad. */
+static void test_runner_damaged_planner_file_is_logged_and_kept(void **state) {
+  rfx *f = *state;
+  char path[256], bad[300];
+  snprintf(path, sizeof(path), "%s/web.planner", f->lv->dir);
+  snprintf(bad, sizeof(bad), "%s.bad", path);
+  lvfx_write_file(path, "garbage\n", 8);
+  assert_non_null(start_runner(f));
+  char want[400];
+  snprintf(want, sizeof(want), "planner %s line 1: no checksum; nothing restored", path);
+  assert_true(logged(f, want));
+  assert_int_equal(access(bad, F_OK), 0);
+}
+
+/* A hold that cannot be persisted is refused and released, since the operator expects
+ * it to outlive a restart (here the temporary file's name is taken by a folder). */
+static void test_runner_hold_not_persisted_is_refused(void **state) {
+  rfx *f = *state;
+  char tmp[256];
+  snprintf(tmp, sizeof(tmp), "%s/web.planner.tmp", f->lv->dir);
+  start_runner(f);
+  feed(f, "web1", 2, 1.0, 1.0);
+  act_runner_cycle(f->r, NOW);
+  assert_int_equal(mkdir(tmp, 0700), 0);
+  assert_int_equal(hold_web1(f, "h2"), 1);
+  rmdir(tmp);
+  json_t *r = parse(find(f, "reply/h2", 0));
+  assert_true(json_is_false(json_object_get(r, "ok")));
+  assert_non_null(strstr(jstr(r, "error"), "hold not persisted"));
+  json_decref(r);
+  assert_int_equal(held_cpu_until(f, "web1"), 0);
+}
+
 /* ---------------------------------------------------------------- policy/set */
 
 static double threshold_cpu(const rfx *f) {
@@ -779,6 +886,11 @@ int main(void) {
       T(test_runner_decision_ids_are_unique_across_restarts),
       T(test_runner_restart_rolls_back_a_half_applied_decision),
       T(test_runner_restart_keeps_outstanding_loans),
+      T(test_runner_restart_keeps_a_hold),
+      T(test_runner_restart_keeps_a_release),
+      T(test_runner_restart_keeps_the_cooldown),
+      T(test_runner_damaged_planner_file_is_logged_and_kept),
+      T(test_runner_hold_not_persisted_is_refused),
       T(test_runner_policy_set_is_applied_and_answered),
       T(test_runner_persisted_policy_wins_at_start),
       T(test_runner_policy_set_refused_changes_nothing),
