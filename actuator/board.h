@@ -2,10 +2,11 @@
  * forecast of each (VM, resource), as collectd's value lists deliver them, and the
  * act_cycle rows a planning cycle reads.
  *
- * What comes in is named as the collectd value-naming contract names it (DESIGN.md,
- * "Values inside collectd"): fs_usage metrics cpu (cores), mem (KiB), net (KB/s);
- * fs_alloc metrics vcpus, mem (KiB), cpu_quota (cores), net_kbps (KB/s); fs_forecast
- * per metric and horizon. The board converts to the planner's units (actuator.h):
+ * What comes in is named as the collectd value-naming contract names it
+ * (docs/contracts.md, "Values inside collectd"): fs_usage metrics cpu (cores), mem
+ * (KiB), net (KB/s); fs_alloc metrics vcpus, mem (KiB), cpu_quota (cores), net_kbps
+ * (KB/s); fs_forecast per metric and horizon. The board converts to the planner's
+ * units (actuator.h):
  *
  *   usage cpu      -> cpu and cpu_quota usage (cores of demand measure both)
  *   usage mem      -> memory usage, KiB / 1024 = MiB

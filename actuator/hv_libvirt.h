@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 /* foresight's namespace in libvirt domain metadata, and its prefix:
- * <foresight:vm set="web"/> (DESIGN.md). */
+ * <foresight:vm set="web"/> (docs/contracts.md, "libvirt domain metadata"). */
 #define ACT_HV_XMLNS "http://foresight.invalid/xmlns/1"
 #define ACT_HV_XMLNS_PREFIX "foresight"
 

@@ -1,8 +1,8 @@
 /* foresight_virt.c -- collectd read plugin: each running VM's usage, allocation and
- * host set through libvirt, named as DESIGN.md "Values inside collectd" says (host =
- * VM name; fs_usage cpu/mem/mem_avail/disk/net; fs_alloc vcpus/vcpus_max/mem/mem_max/
- * cpu_quota/disk_bps/net_kbps; per device disk_octets, disk_ops, if_octets; meta
- * foresight:set on every list). Glue only: uses plugins/virt_sample.h (rates),
+ * host set through libvirt, named as docs/contracts.md "Values inside collectd" says
+ * (host = VM name; fs_usage cpu/mem/mem_avail/disk/net; fs_alloc vcpus/vcpus_max/mem/
+ * mem_max/cpu_quota/disk_bps/net_kbps; per device disk_octets, disk_ops, if_octets;
+ * meta foresight:set on every list). Glue only: uses plugins/virt_sample.h (rates),
  * plugins/virt_domain.h (per-domain calls), plugins/virt_call.h (the bulk call with a
  * deadline), libvirt and collectd's API.
  *

@@ -26,8 +26,8 @@
  * after a restart.
  *
  * Files (under data_dir, collectd's layout, see history/history.h), named as collectd's
- * rrdtool plugin would name the value lists (DESIGN.md, "Values inside collectd"), so
- * foresight-graph and any RRD tool read them alike:
+ * rrdtool plugin would name the value lists (docs/contracts.md, "Values inside
+ * collectd"), so foresight-graph and any RRD tool read them alike:
  *   <vm>/<source>/fs_usage-<metric>.rrd       step means, DS value; <source> is the
  *                                     plugin of the fs_usage lists (foresight_virt,
  *                                     foresight_replay), foresight_forecast for a series

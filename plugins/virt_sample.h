@@ -3,8 +3,8 @@
  * The read plugin foresight_virt asks libvirt once per cycle for every running
  * domain's stats record (virConnectGetAllDomainStats: a virTypedParameter array with
  * keys such as "cpu.time", "balloon.unused", "block.0.rd.bytes"). This unit turns two
- * consecutive records of a VM into what DESIGN.md ("Values inside collectd") calls
- * usage and allocation:
+ * consecutive records of a VM into what docs/contracts.md ("Values inside collectd")
+ * calls usage and allocation:
  *
  *   cpu        cores used     = delta cpu.time [ns] / delta wall time [ns]
  *   mem        KiB used       = balloon.available - balloon.unused   (guest's view)

@@ -1,8 +1,8 @@
 /* graph.c -- foresight-graph: one VM's usage, forecast band and allocation in a PNG.
  *
  * Reads the RRD files foresight's plugins keep in collectd's DataDir (the naming
- * contract of DESIGN.md, "Values inside collectd") and draws them with librrd in
- * process: no rrdtool binary, no shell quoting. This file is the command line only;
+ * contract of docs/contracts.md, "Values inside collectd") and draws them with librrd
+ * in process: no rrdtool binary, no shell quoting. This file is the command line only;
  * graph_plan.c finds the files, graph_draw.c draws.
  *
  * Exit status: 0 written, 1 a file is missing or librrd failed (the message names the

@@ -1,6 +1,6 @@
 /* graph_plan.c -- what one picture of foresight-graph shows: the files of the naming
- * contract (DESIGN.md, "Values inside collectd") that exist for this VM and metric, the
- * time range, and the unit to draw in.
+ * contract (docs/contracts.md, "Values inside collectd") that exist for this VM and
+ * metric, the time range, and the unit to draw in.
  * A missing usage or forecast file is an error naming the path (for a forecast, with
  * the horizons that do exist, since a wrong --horizon is the usual cause); allocation
  * files are drawn when present. A host set has forecasts but no usage file of its own
@@ -20,7 +20,8 @@
 
 static const char *const usage_plugins[] = {"foresight_virt", "foresight_replay"};
 
-/* Allocation resources drawn beside a metric (DESIGN.md's fs_alloc instances). */
+/* Allocation resources drawn beside a metric (fs_alloc instances of docs/contracts.md,
+ * "Values inside collectd"). */
 static const struct {
   const char *metric, *res, *label, *color;
 } alloc_of[] = {
