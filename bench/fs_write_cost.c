@@ -11,6 +11,8 @@
  *
  * Memory per series: S series get a full training window of steps (History, default
  * 14 days of 300 s) and a fit; prints the growth of this process' RSS per series.
+ * Then the engine's clock jumps past SeriesTimeout: prints the heap the eviction gave
+ * back per series and what the sweep that evicted them all cost the stepper.
  *
  *   fs-write-cost [--vms V] [--rounds R] [--threads T] [--rss-series S]
  */
@@ -81,11 +83,18 @@ static void *run_job(void *arg) {
   return NULL;
 }
 
-static fsp_engine *make_engine(int history_days) {
+static double read_clock(void *ctx) { return *(const double *)ctx; }
+
+/* clock: the series timeout's clock (the caller's variable), NULL: the real one */
+static fsp_engine *make_engine(int history_days, double *clock) {
   fsp_engine_config c;
   fsp_engine_config_default(&c);
   c.manual = 1; /* no threads: nothing else competes for the cores */
   c.emit = emit_nothing;
+  if (clock != NULL) {
+    c.clock = read_clock;
+    c.ctx = clock;
+  }
   c.fc.history_slots = history_days * 288;
   char err[256];
   fsp_engine *e = fsp_engine_create(&c, err, sizeof(err));
@@ -102,7 +111,7 @@ static void write_cost(fsp_map *map, int vms, int rounds, int threads) {
     exit(1);
   for (int k = 0; k < vms; k++)
     snprintf(hosts[k], sizeof(hosts[k]), "rnd-%d-c%d", k % 22, k / 22);
-  fsp_engine *e = make_engine(14);
+  fsp_engine *e = make_engine(14, NULL);
   /* warm-up round: creates the series, so the timed rounds measure the steady state */
   struct job warm = {e, map, hosts, 0, vms, 1, 0};
   run_job(&warm);
@@ -148,7 +157,8 @@ static long rss_kib(void) {
 static void memory_per_series(fsp_map *map, int n) {
   long before = rss_kib();
   double heap0 = heap_in_use();
-  fsp_engine *e = make_engine(14);
+  double clock = 0;
+  fsp_engine *e = make_engine(14, &clock);
   int steps = 14 * 288 + 12;
   char host[32];
   for (int k = 0; k < n; k++) {
@@ -169,6 +179,17 @@ static void memory_per_series(fsp_map *map, int n) {
          "%.1f KiB heap in use (%d series, %llu fits, %.1f s to feed and fit all)\n",
          (double)(after - before) / n, heap / 1024.0 / n, n, (unsigned long long)st.fits,
          fit_s);
+  double heap1 = heap_in_use();
+  clock = 2 * 86400.0; /* past the default SeriesTimeout */
+  t0 = now_s();
+  fsp_engine_pump(e); /* sweeps: every series evicted */
+  double sweep_s = now_s() - t0;
+  fsp_engine_pump(e); /* frees them: the flush after the eviction has run */
+  fsp_engine_get_stats(e, &st);
+  printf("eviction: %.1f KiB heap per series given back; %llu series evicted (%llu left, "
+         "%llu not freed) by one sweep of %.2f ms\n", (heap1 - heap_in_use()) / 1024.0 / n,
+         (unsigned long long)st.evicted, (unsigned long long)st.series,
+         (unsigned long long)st.evicting, 1e3 * sweep_s);
   fsp_engine_destroy(e);
 }
 

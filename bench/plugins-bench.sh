@@ -7,7 +7,8 @@
 #       trace step per 10 s interval) into foresight_forecast: value lists dispatched
 #       vs received, dropped, CPU% of the daemon;
 #   (c) memory per series: the daemon's RSS / series, and (fs-write-cost) a series
-#       with a full 14-day window and a fitted model.
+#       with a full 14-day window and a fitted model, and the heap its eviction
+#       (SeriesTimeout) gives back with the cost of the sweep.
 # In (b) each value closes a 300 s step (Speed 30): 30x the step rate of a live
 # 10 s-interval daemon, so the stepper's share is an upper bound. RRD history is off
 # in the first run (the dispatch path alone) and on in the second.

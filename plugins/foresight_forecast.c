@@ -14,6 +14,7 @@
  *     Models "ets" "ar" "fourier" "naive" "snaive"   # also "gru"
  *     Metrics "cpu" "mem" "disk" "net"               # fs_usage type instances
  *     Workers 1                # fitting threads
+ *     SeriesTimeout 86400      # s without a value before a series is forgotten; 0 never
  *     WriteHistory true        # false: no RRD files, no warm start (benchmarks)
  *     <Map> Plugin "statsd" TypeInstance "/latency/" Metric "latency" </Map>
  *   </Plugin>
@@ -195,6 +196,17 @@ static int config_option(const oconfig_item_t *c) {
     return config_positive(c, &g.cfg.retrain_interval_s, 1, 30 * 86400);
   if (strcasecmp(c->key, "History") == 0)
     return config_positive(c, &g.history_s, 2 * 86400, 28 * 86400);
+  if (strcasecmp(c->key, "SeriesTimeout") == 0) {
+    if (get_number(c, &d) != 0)
+      return -1;
+    if (d != 0 && !(d >= 1 && d <= FSP_SERIES_TIMEOUT_MAX)) {
+      ERROR(PLUGIN_NAME " plugin: option SeriesTimeout %g: must be 0 (never) or in [1, %d] s",
+            d, FSP_SERIES_TIMEOUT_MAX);
+      return -1;
+    }
+    g.cfg.series_timeout_s = d;
+    return 0;
+  }
   if (strcasecmp(c->key, "Workers") == 0) {
     if (config_positive(c, &d, 1, 64) != 0)
       return -1;
@@ -214,7 +226,8 @@ static int config_option(const oconfig_item_t *c) {
   if (strcasecmp(c->key, "Map") == 0)
     return config_map(c);
   ERROR(PLUGIN_NAME " plugin: unknown option \"%s\" (known: DataDir, Step, Horizon, "
-        "Confidence, RetrainInterval, History, Models, Metrics, Workers, WriteHistory, Map)", c->key);
+        "Confidence, RetrainInterval, History, Models, Metrics, Workers, SeriesTimeout, "
+        "WriteHistory, Map)", c->key);
   return -1;
 }
 
@@ -377,9 +390,10 @@ static int forecast_init(void) {
     return -1;
   }
   g.engine = e;
-  INFO(PLUGIN_NAME " plugin: modelling with step %d s, %d horizons, DataDir %s",
-       g.cfg.fc.step_s, g.cfg.fc.n_horizons,
-       g.cfg.data_dir != NULL ? g.cfg.data_dir : "(none: WriteHistory false)");
+  INFO(PLUGIN_NAME " plugin: modelling with step %d s, %d horizons, DataDir %s, "
+       "SeriesTimeout %g s", g.cfg.fc.step_s, g.cfg.fc.n_horizons,
+       g.cfg.data_dir != NULL ? g.cfg.data_dir : "(none: WriteHistory false)",
+       g.cfg.series_timeout_s);
   return 0;
 }
 
@@ -390,11 +404,13 @@ static int forecast_shutdown(void) {
     fsp_engine_get_stats(g.engine, &st);
     INFO(PLUGIN_NAME " plugin: received %llu values (%llu late) in %llu series, %llu steps, "
          "%llu forecasts, %llu set totals, %llu fits (%llu failed), %llu RRD samples "
-         "(%llu errors)", (unsigned long long)st.values, (unsigned long long)st.late,
+         "(%llu errors), %llu series evicted, %llu rebuilt from RRD after a return",
+         (unsigned long long)st.values, (unsigned long long)st.late,
          (unsigned long long)st.series, (unsigned long long)st.steps,
          (unsigned long long)st.forecasts, (unsigned long long)st.set_forecasts,
          (unsigned long long)st.fits, (unsigned long long)st.fit_failures,
-         (unsigned long long)st.rrd_samples, (unsigned long long)st.rrd_errors);
+         (unsigned long long)st.rrd_samples, (unsigned long long)st.rrd_errors,
+         (unsigned long long)st.evicted, (unsigned long long)st.rewarmed);
   }
   /* write threads are stopped before shutdown callbacks run */
   fsp_engine_destroy(g.engine);

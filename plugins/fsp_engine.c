@@ -9,6 +9,11 @@
  * and fc_forecaster_install replays the steps that arrived during it.
  * An origin is emitted once (last_origin): a worker's fresh model does not re-emit an
  * origin the stepper already forecast, but does emit the first forecast of a series.
+ * Eviction (stepper): the sweep unlinks silent series from the table, then takes them
+ * off the host-set totals and the workers' list and chains them on `dead`; reap() frees
+ * one once no worker holds it (fitting, warm_pending) and a later flush has written its
+ * RRD samples. A worker holds a series from claim (or warm list) to the end of its last
+ * store push, so "not held" means no thread but the stepper can reach it.
  */
 #include "plugins/fsp_internal.h"
 
@@ -49,6 +54,8 @@ struct fsp_engine {
   fsp_recs work;            /* stepper only */
   struct set_total **sets;  /* stepper only */
   int n_sets, cap_sets;
+  fsp_series *dead;         /* stepper only: evicted, chained by dead_next */
+  double next_sweep_s;      /* stepper only: engine clock of the next sweep */
 
   pthread_mutex_t run_lock; /* guards stop */
   pthread_cond_t run_cond;
@@ -61,6 +68,7 @@ struct fsp_engine {
 
   _Atomic uint64_t steps, forecasts, set_forecasts, fits, fit_failures;
   _Atomic uint64_t warm_series, warm_slots, warm_done, rrd_samples, rrd_errors;
+  _Atomic uint64_t evicted, evicting, rewarmed;
   _Atomic int warned;       /* fit errors logged so far (capped) */
   double warm_t0;
 };
@@ -82,6 +90,10 @@ void fsp__log(fsp_engine *e, int level, const char *fmt, ...) {
   e->cfg.log(e->cfg.ctx, level, msg);
 }
 
+static double engine_now(const fsp_engine *e) {
+  return e->cfg.clock != NULL ? e->cfg.clock(e->cfg.ctx) : mono_now();
+}
+
 fsp_store *fsp__engine_store(fsp_engine *e) { return &e->store; }
 fsp_table *fsp__engine_table(fsp_engine *e) { return &e->table; }
 
@@ -91,6 +103,7 @@ void fsp_engine_config_default(fsp_engine_config *c) {
   c->retrain_interval_s = 3600;
   c->workers = 1;
   c->flush_interval_s = 1;
+  c->series_timeout_s = 86400;
 }
 
 /* ---------------------------------------------------------------- registry */
@@ -108,8 +121,10 @@ static int push_ptr(fsp_series ***v, size_t *n, size_t *cap, fsp_series *s) {
   return 0;
 }
 
-/* Gives the series its forecaster and lists it for the workers. */
-static int register_series(fsp_engine *e, fsp_series *s) {
+/* Gives the series its forecaster and lists it for the workers. A series created at
+ * run time (not by the start scan) goes on the warm list too when there is history:
+ * its file, if any, is from an earlier life of the VM (see warm_one). */
+static int register_series(fsp_engine *e, fsp_series *s, int at_start) {
   fc_error err = {0};
   fc_forecaster *fc = fc_forecaster_create(&e->cfg.fc, FC_SERIES_GAUGE, &err);
   if (fc == NULL) {
@@ -123,10 +138,23 @@ static int register_series(fsp_engine *e, fsp_series *s) {
     fc_forecaster_destroy(fc);
     return -1;
   }
+  int warm = !at_start && e->store.data_dir != NULL;
   pthread_mutex_lock(&s->lock);
   s->fc = fc;
+  s->warm_pending = warm;
+  s->warm_at_start = at_start;
   pthread_mutex_unlock(&s->lock);
   s->registered = 1;
+  if (warm) {
+    pthread_mutex_lock(&e->reg_lock);
+    rc = push_ptr(&e->warm, &e->n_warm, &e->cap_warm, s);
+    pthread_mutex_unlock(&e->reg_lock);
+    if (rc != 0) { /* no memory: the series starts empty, as before it had a file */
+      pthread_mutex_lock(&s->lock);
+      s->warm_pending = 0;
+      pthread_mutex_unlock(&s->lock);
+    }
+  }
   return 0;
 }
 
@@ -305,7 +333,7 @@ static void aggregate_total(fsp_engine *e, struct set_total *t) {
 
 static void process_rec(fsp_engine *e, const fsp_rec *r) {
   fsp_series *s = r->s;
-  if (!s->registered && register_series(e, s) != 0)
+  if (!s->registered && register_series(e, s, 0) != 0)
     return;
   track_set(e, s);
   fc_point pts[FC_MAX_HORIZONS];
@@ -328,38 +356,148 @@ static void process_rec(fsp_engine *e, const fsp_rec *r) {
     emit_and_store(e, s, origin, pts, model);
 }
 
+/* ---------------------------------------------------------------- eviction */
+
+/* Takes an unlinked series off everything the stepper and the workers reach it by,
+ * except a worker that holds it now; queues its open step for its usage file. */
+static void evict_one(fsp_engine *e, fsp_series *s) {
+  pthread_mutex_lock(&s->lock);
+  s->evicted = 1;
+  pthread_mutex_unlock(&s->lock);
+  struct set_total *t = s->agg_set[0] ? find_total(e, s->agg_set, s->metric, 0) : NULL;
+  if (t != NULL)
+    total_remove(t, s); /* marks the total touched: the next one is without it */
+  if (s->count > 0) {   /* the step will not close any more: keep what came */
+    double mean = s->sum / s->count;
+    fsp__store_push(&e->store, s, 0, s->open_slot * e->cfg.fc.step_s, &mean);
+  }
+}
+
+/* Drops unlinked series from the workers' list: O(series), once per evicting sweep. */
+static void compact_all(fsp_engine *e) {
+  pthread_mutex_lock(&e->reg_lock);
+  size_t k = 0;
+  for (size_t i = 0; i < e->n_all; i++)
+    if (!e->all[i]->unlinked)
+      e->all[k++] = e->all[i];
+  e->n_all = k;
+  if (e->scan_pos >= k)
+    e->scan_pos = 0;
+  pthread_mutex_unlock(&e->reg_lock);
+}
+
+static void sweep(fsp_engine *e, double now) {
+  fsp_series *dead = NULL;
+  size_t n = fsp__table_sweep(&e->table, now, e->cfg.series_timeout_s, &dead);
+  if (n == 0)
+    return;
+  fsp_series *last = NULL;
+  for (fsp_series *s = dead; s != NULL; s = s->dead_next) {
+    evict_one(e, s);
+    last = s;
+  }
+  compact_all(e);
+  last->dead_next = e->dead;
+  e->dead = dead;
+  e->evicted += n;
+  e->evicting += n;
+  uint64_t left, unused;
+  fsp__table_counts(&e->table, &unused, &unused, &left);
+  fsp__log(e, FSP_LOG_INFO, "evicted %zu series that received no value for %g s "
+           "(SeriesTimeout); %llu series left", n, e->cfg.series_timeout_s,
+           (unsigned long long)left);
+}
+
+/* Frees the evicted series nothing refers to any more: first waits until no worker
+ * holds it, then for a flush that started after that (it wrote the series' samples). */
+static void reap(fsp_engine *e) {
+  uint64_t done = e->store.flushes_done;
+  for (fsp_series **link = &e->dead, *s; (s = *link) != NULL;) {
+    if (!s->dead_marked) {
+      pthread_mutex_lock(&s->lock);
+      int held = s->fitting || s->warm_pending;
+      pthread_mutex_unlock(&s->lock);
+      if (!held) {
+        s->dead_marked = 1;
+        s->dead_flush = fsp__store_flushes_started(&e->store);
+      }
+    } else if (done > s->dead_flush) {
+      *link = s->dead_next;
+      fsp__series_free(s);
+      e->evicting--;
+      continue;
+    }
+    link = &s->dead_next;
+  }
+}
+
+/* Sweeps when due: at most once per min(step, timeout), on a grid so that a test (or
+ * a late stepper) does not drift the sweeps. */
+static void maybe_sweep(fsp_engine *e) {
+  double timeout = e->cfg.series_timeout_s;
+  if (!(timeout > 0) || e->quiet)
+    return;
+  double now = engine_now(e);
+  if (now < e->next_sweep_s)
+    return;
+  sweep(e, now);
+  double period = timeout < e->cfg.fc.step_s ? timeout : e->cfg.fc.step_s;
+  do
+    e->next_sweep_s += period;
+  while (e->next_sweep_s <= now);
+}
+
 static long step_round(fsp_engine *e) {
   e->work.n = 0;
   (void)fsp__table_take(&e->table, &e->work);
   for (size_t i = 0; i < e->work.n; i++)
     process_rec(e, &e->work.v[i]);
+  maybe_sweep(e); /* after the queue: a silent series has no step in it */
   for (int i = 0; i < e->n_sets; i++)
     if (e->sets[i]->touched) {
       e->sets[i]->touched = 0;
       aggregate_total(e, e->sets[i]);
     }
+  if (e->dead != NULL)
+    reap(e);
   return (long)e->work.n;
 }
 
 /* ---------------------------------------------------------------- workers */
 
-/* Fits a claimed series (s->fitting set) on a snapshot and installs the result. */
+/* Ends a worker's hold on s (s->fitting); after it the worker must not touch s: an
+ * evicted series may be freed by the stepper from then on. */
+static void release(fsp_series *s) {
+  pthread_mutex_lock(&s->lock);
+  s->fitting = 0;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* Fits a claimed series (s->fitting set) on a snapshot and installs the result;
+ * releases it. */
 static void fit_one(fsp_engine *e, fsp_series *s) {
   fc_error err = {0};
   pthread_mutex_lock(&s->lock);
-  fc_series *snap = fc_series_clone(fc_forecaster_series(s->fc), &err);
+  fc_series *snap = s->evicted ? NULL : fc_series_clone(fc_forecaster_series(s->fc), &err);
   int len = fc_series_len(fc_forecaster_series(s->fc));
   pthread_mutex_unlock(&s->lock);
   fc_model *m = snap != NULL ? fc_model_fit(&e->cfg.fc, snap, &err) : NULL;
   fc_series_destroy(snap);
+  if (e->cfg.on_fit != NULL)
+    e->cfg.on_fit(e->cfg.ctx, s->vm, s->metric);
   fc_point pts[FC_MAX_HORIZONS];
   char model[32];
   int64_t origin = -1;
   int have = 0, rc = m != NULL ? 0 : err.code;
   pthread_mutex_lock(&s->lock);
+  if (s->evicted) { /* its forecaster goes with it: nothing to install or emit */
+    s->fitting = 0;
+    pthread_mutex_unlock(&s->lock);
+    fc_model_destroy(m);
+    return;
+  }
   if (m != NULL)
     rc = fc_forecaster_install(s->fc, m, &err);
-  s->fitting = 0;
   s->next_fit_s = mono_now() + e->cfg.retrain_interval_s;
   s->len_at_attempt = rc == 0 ? 0 : len;
   if (rc == 0)
@@ -374,12 +512,13 @@ static void fit_one(fsp_engine *e, fsp_series *s) {
   }
   if (have)
     emit_and_store(e, s, origin, pts, model);
+  release(s); /* after the store push: the flush mark of an eviction covers it */
 }
 
 /* Due: not claimed, has a forecaster, long enough, and either its retrain time came or
  * it grew by an hour of steps since a fit that lacked data. Caller holds s->lock. */
 static int due_locked(const fsp_engine *e, const fsp_series *s, double now) {
-  if (s->fitting || s->warm_pending || s->fc == NULL)
+  if (s->fitting || s->warm_pending || s->evicted || s->fc == NULL)
     return 0;
   int len = fc_series_len(fc_forecaster_series(s->fc));
   if (len < e->min_fit_slots)
@@ -407,35 +546,47 @@ static fsp_series *claim_due(fsp_engine *e) {
   return found;
 }
 
+/* The next series to warm start; the list is emptied once drained, so series created
+ * at run time do not grow it without bound. */
 static fsp_series *next_warm(fsp_engine *e) {
   pthread_mutex_lock(&e->reg_lock);
   fsp_series *s = e->warm_next < e->n_warm ? e->warm[e->warm_next++] : NULL;
+  if (e->warm_next == e->n_warm)
+    e->warm_next = e->n_warm = 0;
   pthread_mutex_unlock(&e->reg_lock);
   return s;
 }
 
-/* Rebuilds a series from its usage file, then fits it at once. */
+/* Rebuilds a series from its usage file, then fits it at once. A series created at run
+ * time with no file (a new VM) just gets its steps; an evicted one is only released. */
 static void warm_one(fsp_engine *e, fsp_series *s) {
   char err[512] = "";
   pthread_mutex_lock(&s->lock);
-  long n = fsp__store_load(e, s, e->cfg.fc.history_slots, err, sizeof(err));
+  int at_start = s->warm_at_start, dead = s->evicted;
+  long n = dead ? 0 : fsp__store_load(e, s, e->cfg.fc.history_slots, err, sizeof(err));
   fsp_recs backlog = s->backlog;
-  for (size_t i = 0; i < backlog.n; i++)
+  for (size_t i = 0; !dead && i < backlog.n; i++)
     fc_forecaster_add(s->fc, (double)backlog.v[i].slot * e->cfg.fc.step_s, backlog.v[i].mean);
   s->backlog = (fsp_recs){0};
   s->warm_pending = 0;
-  s->fitting = 1;
+  s->fitting = 1; /* hold it past the lock for the pushes and the fit */
   pthread_mutex_unlock(&s->lock);
-  for (size_t i = 0; i < backlog.n; i++)
+  for (size_t i = 0; !dead && i < backlog.n; i++)
     fsp__store_push(&e->store, s, 0, backlog.v[i].slot * e->cfg.fc.step_s, &backlog.v[i].mean);
-  e->steps += backlog.n;
+  if (!dead)
+    e->steps += backlog.n;
   fsp__recs_free(&backlog);
-  if (n < 0)
+  if (n < 0 && (at_start || n != FS_HIST_ENOENT))
     fsp__log(e, FSP_LOG_WARNING, "warm start %s/%s: %s", s->vm, s->metric, err);
-  else
+  else if (n > 0)
     e->warm_slots += (uint64_t)n;
-  fit_one(e, s);
-  if (++e->warm_done == e->warm_series)
+  if (!at_start && n > 0)
+    e->rewarmed++;
+  if (at_start ? !dead : n > 0)
+    fit_one(e, s);
+  else
+    release(s);
+  if (at_start && ++e->warm_done == e->warm_series)
     fsp__log(e, FSP_LOG_INFO, "warm start: %llu series rebuilt from %llu steps of RRD "
              "history and fitted in %.1f s", (unsigned long long)e->warm_series,
              (unsigned long long)e->warm_slots, mono_now() - e->warm_t0);
@@ -530,6 +681,12 @@ static int check_config(const fsp_engine_config *c, char *err, size_t err_len) {
     snprintf(err, err_len, "Workers %d (must be in [1, 64])", c->workers);
     return -1;
   }
+  if (c->series_timeout_s != 0 &&
+      !(c->series_timeout_s >= 1 && c->series_timeout_s <= FSP_SERIES_TIMEOUT_MAX)) {
+    snprintf(err, err_len, "SeriesTimeout %g (must be 0 for never, or in [1, %d] s)",
+             c->series_timeout_s, FSP_SERIES_TIMEOUT_MAX);
+    return -1;
+  }
   if (!(c->flush_interval_s > 0) || c->emit == NULL) {
     snprintf(err, err_len, "flush interval %g s or no emit callback", c->flush_interval_s);
     return -1;
@@ -571,10 +728,12 @@ fsp_engine *fsp_engine_create(const fsp_engine_config *c, char *err, size_t err_
 static int warm_found(void *ctx, const char *vm, const char *metric, const char *source) {
   fsp_engine *e = ctx;
   fsp_series *s = fsp__table_get(&e->table, vm, metric);
-  if (s == NULL || s->registered || register_series(e, s) != 0)
+  if (s == NULL || s->registered || register_series(e, s, 1) != 0)
     return -1; /* the same series under two sources: the first one found is read */
   fsp__table_set_source(&e->table, vm, metric, source);
+  pthread_mutex_lock(&s->lock);
   s->warm_pending = 1;
+  pthread_mutex_unlock(&s->lock);
   return push_ptr(&e->warm, &e->n_warm, &e->cap_warm, s);
 }
 
@@ -599,6 +758,7 @@ int fsp_engine_start(fsp_engine *e, char *err, size_t err_len) {
   if (n < 0)
     return -1;
   e->warm_series = (uint64_t)e->n_warm;
+  e->next_sweep_s = engine_now(e);
   if (e->n_warm > 0)
     fsp__log(e, FSP_LOG_INFO, "warm start: %zu series found in %s, reading their history",
              e->n_warm, e->store.data_dir);
@@ -670,6 +830,10 @@ void fsp_engine_destroy(fsp_engine *e) {
     free(e->sets[i]);
   }
   free(e->sets);
+  for (fsp_series *s = e->dead, *next; s != NULL; s = next) { /* threads are gone */
+    next = s->dead_next;
+    fsp__series_free(s);
+  }
   fsp__recs_free(&e->work);
   free(e->all);
   free(e->warm);
@@ -695,4 +859,7 @@ void fsp_engine_get_stats(fsp_engine *e, fsp_engine_stats *out) {
   out->warm_done = e->warm_done;
   out->rrd_samples = e->rrd_samples;
   out->rrd_errors = e->rrd_errors;
+  out->evicted = e->evicted;
+  out->evicting = e->evicting;
+  out->rewarmed = e->rewarmed;
 }

@@ -19,6 +19,20 @@
  * A series' forecaster is guarded by its own lock, held for a step's feed and forecast,
  * a snapshot, or an install; a slow fit never blocks the stepper.
  *
+ * Eviction. A series that received no value for `series_timeout_s` is forgotten, as
+ * collectd forgets a value list after Timeout x Interval: a fleet whose VMs come and go
+ * keeps the memory of the VMs it has now. The stepper sweeps every series at most once
+ * per min(step, timeout) (a write only sets a flag; the sweep gives it the time), so a
+ * series goes between timeout and timeout + 2 sweep periods after its last value. It
+ * leaves the table (the next value of that VM starts a new series), its host set's total
+ * and the workers' list at once; its open step is queued for its usage file; it is freed
+ * only when no worker holds it (a fit in flight is dropped, not installed) and a flush
+ * that started after that has written its queued RRD samples. One INFO line per sweep
+ * that evicted something.
+ * Returning series. A series created after start whose usage file exists (a VM back
+ * after eviction) is rebuilt from it and fitted first, as at a restart; the file is
+ * looked for by a worker, never by the stepper or a write thread.
+ *
  * Steps. Sample time ts goes to slot floor(ts / step + 1/2) (libforecast's nearest-slot
  * rule); a step closes when a sample of a later slot arrives, and its mean is the value
  * of the slot. A sample of an already closed slot is late and dropped (counted). The
@@ -69,6 +83,10 @@ typedef void (*fsp_emit_fn)(void *ctx, const fsp_forecast_out *f);
 typedef void (*fsp_log_fn)(void *ctx, int level, const char *msg);
 typedef int (*fsp_thread_fn)(pthread_t *t, void *(*fn)(void *), void *arg,
                              const char *name);
+typedef double (*fsp_clock_fn)(void *ctx); /* seconds, monotonic */
+typedef void (*fsp_fit_hook_fn)(void *ctx, const char *vm, const char *metric);
+
+#define FSP_SERIES_TIMEOUT_MAX (365 * 86400)
 
 typedef struct fsp_engine_config {
   const char *data_dir;       /* copied; NULL: no RRD history */
@@ -76,14 +94,19 @@ typedef struct fsp_engine_config {
   double retrain_interval_s;  /* > 0 */
   int workers;                /* 1..64 */
   double flush_interval_s;    /* > 0 */
+  double series_timeout_s;    /* evict a series silent this long; 0 never, else >= 1 */
   int manual;                 /* no threads: the caller drives fsp_engine_pump (tests) */
   fsp_emit_fn emit;           /* required; called from the stepper and the workers */
   fsp_log_fn log;             /* may be NULL */
   void *ctx;                  /* passed to emit and log */
   fsp_thread_fn thread_create; /* NULL: pthread_create */
+  fsp_clock_fn clock;         /* the series timeout's clock; NULL: CLOCK_MONOTONIC */
+  fsp_fit_hook_fn on_fit;     /* tests: a worker calls it after a fit, before the
+                                 install, holding no lock; NULL: none */
 } fsp_engine_config;
 
-/* Fills defaults: fc_config_default, retrain 3600 s, 1 worker, flush 1 s, threads. */
+/* Fills defaults: fc_config_default, retrain 3600 s, 1 worker, flush 1 s, series
+ * timeout 86400 s, threads. */
 void fsp_engine_config_default(fsp_engine_config *c);
 
 /* Validates the configuration (the message names the bad value) and creates an idle
@@ -135,7 +158,10 @@ typedef struct fsp_engine_stats {
   uint64_t fits, fit_failures;
   uint64_t warm_series, warm_slots, warm_done; /* series found, slots read, fitted */
   uint64_t rrd_samples, rrd_errors;
-  uint64_t series;
+  uint64_t series;        /* in the table now */
+  uint64_t evicted;       /* series timed out so far */
+  uint64_t evicting;      /* evicted, not freed yet (a fit or a flush to wait for) */
+  uint64_t rewarmed;      /* series created after start and rebuilt from their file */
 } fsp_engine_stats;
 void fsp_engine_get_stats(fsp_engine *e, fsp_engine_stats *out);
 

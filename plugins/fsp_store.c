@@ -142,11 +142,13 @@ long fsp__store_flush(fsp_engine *e, uint64_t *errors) {
   pthread_mutex_lock(&st->lock);
   fsp_hist_rec *q = st->queue;
   size_t n = st->n;
+  uint64_t number = ++st->flushes_started;
   st->queue = NULL;
   st->n = st->cap = 0;
   pthread_mutex_unlock(&st->lock);
   if (n == 0) {
     free(q);
+    st->flushes_done = number;
     return 0;
   }
   qsort(q, n, sizeof(*q), rec_cmp);
@@ -165,7 +167,15 @@ long fsp__store_flush(fsp_engine *e, uint64_t *errors) {
   free(t);
   free(v);
   free(q);
+  st->flushes_done = number; /* after the last use of q's series: evicted ones may go */
   return total;
+}
+
+uint64_t fsp__store_flushes_started(fsp_store *st) {
+  pthread_mutex_lock(&st->lock);
+  uint64_t n = st->flushes_started;
+  pthread_mutex_unlock(&st->lock);
+  return n;
 }
 
 /* The metric of a file named fs_usage-<metric>.rrd, or NULL. */
@@ -242,7 +252,7 @@ long fsp__store_load(fsp_engine *e, fsp_series *s, int slots, char *err, size_t 
       fs_hist_last(path, &last, &herr) != 0 ||
       fs_hist_fetch(path, last - (time_t)slots * st->step_s, last, &hs, &herr) != 0) {
     snprintf(err, err_len, "%s", herr.msg);
-    return -1;
+    return herr.code == FS_HIST_ENOENT ? FS_HIST_ENOENT : -1;
   }
   if (hs.step_s != st->step_s) {
     snprintf(err, err_len, "%s: step %d s, Step is %d s (history not used)", path,

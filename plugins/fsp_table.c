@@ -6,6 +6,9 @@
  * two additions; closing a step appends one record to the stripe's queue (amortised
  * O(1), the queue is taken whole by the stepper). Buckets double when the stripe holds
  * more series than buckets.
+ * Eviction: a write only sets the series' seen flag; the stepper's sweep (at most once
+ * per step) turns the flag into the sweep's time and unlinks the series whose time is a
+ * timeout old, so the write path never reads a clock and never meets a dying series.
  * Not here: what happens to a closed step (fsp_engine.c).
  */
 #include "plugins/fsp_internal.h"
@@ -56,6 +59,7 @@ fsp_series *fsp__series_new(const char *vm, const char *metric) {
   snprintf(s->vm, sizeof(s->vm), "%s", vm);
   snprintf(s->metric, sizeof(s->metric), "%s", metric);
   s->hash = fsp__hash(s->vm, s->metric);
+  s->seen = 1; /* a new series gets a whole timeout from the next sweep */
   s->open_slot = INT64_MIN;
   s->last_origin = -1;
   return s;
@@ -184,6 +188,7 @@ int fsp__table_add(fsp_table *t, const char *vm, const char *metric, double ts_s
   }
   s->sum += value;
   s->count++;
+  s->seen = 1; /* the sweep turns this into a time: no clock read on the write path */
   st->values++;
   pthread_mutex_unlock(&st->lock);
   return bits;
@@ -265,4 +270,47 @@ void fsp__table_counts(fsp_table *t, uint64_t *values, uint64_t *late, uint64_t 
     *series += st->n;
     pthread_mutex_unlock(&st->lock);
   }
+}
+
+/* Unlinks the stripe's series last seen timeout_s before now onto *dead. */
+static size_t sweep_stripe_locked(struct fsp_stripe *st, double now, double timeout_s,
+                                  fsp_series **dead) {
+  size_t n = 0;
+  for (size_t b = 0; b < st->n_buckets; b++)
+    for (fsp_series **link = &st->buckets[b], *s; (s = *link) != NULL;) {
+      if (s->seen) {
+        s->seen = 0;
+        s->seen_s = now;
+      } else if (now - s->seen_s >= timeout_s) {
+        *link = s->next;
+        s->next = NULL;
+        s->unlinked = 1;
+        s->dead_next = *dead;
+        *dead = s;
+        st->n--;
+        n++;
+        continue;
+      }
+      link = &s->next;
+    }
+  /* the stepper took the queue before this sweep and a queued step means a write since
+   * the last one, so none should refer to these; dropping any keeps that a guarantee */
+  size_t k = 0;
+  for (size_t i = 0; n > 0 && i < st->pending.n; i++)
+    if (!st->pending.v[i].s->unlinked)
+      st->pending.v[k++] = st->pending.v[i];
+  if (n > 0)
+    st->pending.n = k;
+  return n;
+}
+
+size_t fsp__table_sweep(fsp_table *t, double now, double timeout_s, fsp_series **dead) {
+  size_t n = 0;
+  for (int i = 0; i < FSP_STRIPES; i++) {
+    struct fsp_stripe *st = &t->stripes[i];
+    pthread_mutex_lock(&st->lock);
+    n += sweep_stripe_locked(st, now, timeout_s, dead);
+    pthread_mutex_unlock(&st->lock);
+  }
+  return n;
 }

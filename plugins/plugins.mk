@@ -47,7 +47,8 @@ EXTRA_DIST += conf/foresight.conf
 
 # Integration tests: the real collectd daemon with this build's plugins
 # (tests/integration/lib.sh); FS_TRACES points at ../shared/traces.
-INTEGRATION_TESTS += tests/integration/forecast_restart.sh tests/integration/config_errors.sh
+INTEGRATION_TESTS += tests/integration/forecast_restart.sh tests/integration/config_errors.sh \
+	tests/integration/forecast_evict.sh
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
 
 # bench/plugins-bench.sh (run by `make bench`): the write path's cost per value and

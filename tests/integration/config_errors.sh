@@ -31,6 +31,7 @@ check_conf ok "" 'LoadPlugin foresight_forecast
 <Plugin foresight_forecast>
   DataDir "'"$FS_TMP"'/data"
   Horizon 300 3600
+  SeriesTimeout 0
 </Plugin>'
 check_conf fail "Frobnicate" 'LoadPlugin foresight_forecast
 <Plugin foresight_forecast>
@@ -39,6 +40,14 @@ check_conf fail "Frobnicate" 'LoadPlugin foresight_forecast
 check_conf fail "Horizon 450" 'LoadPlugin foresight_forecast
 <Plugin foresight_forecast>
   Horizon 450
+</Plugin>'
+check_conf fail "SeriesTimeout 0.5" 'LoadPlugin foresight_forecast
+<Plugin foresight_forecast>
+  SeriesTimeout 0.5
+</Plugin>'
+check_conf fail "SeriesTimeout" 'LoadPlugin foresight_forecast
+<Plugin foresight_forecast>
+  SeriesTimeout "1d"
 </Plugin>'
 check_conf fail "Models \"arima\"" 'LoadPlugin foresight_forecast
 <Plugin foresight_forecast>
