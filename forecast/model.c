@@ -300,15 +300,17 @@ static void interval_now(fc_model *m) {
 
 /* First index in x[0..n-1] (ascending) whose value is >= v. */
 static int lower_bound(const double *x, int n, double v) {
-  int lo = 0, hi = n;
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    if (x[mid] < v)
-      lo = mid + 1;
-    else
-      hi = mid;
+  if (n == 0)
+    return 0;
+  /* without a data-dependent branch (the select compiles to a conditional move): the
+   * errors are noise, so a branch here would be mispredicted every other step */
+  const double *base = x;
+  while (n > 1) {
+    int half = n / 2;
+    base = base[half] < v ? base + half : base;
+    n -= half;
   }
-  return lo;
+  return (int)(base - x) + (*base < v);
 }
 
 static void sorted_remove(double *x, int *n, double v) {
