@@ -64,13 +64,11 @@ static int aligned_sums(const fc_model *const members[], int n, int i, int phase
   return count;
 }
 
-/* The quantile of x[0..n-1] (reordered) at the upper (upper = 1) or lower tail `tail`:
- * the (n + 1)p-th value, as the members' intervals take it (model.c), written as the
- * type 7 level that lands on the same rank. */
+/* The quantile of x[0..n-1] (reordered) at the upper (upper = 1) or lower tail `tail`,
+ * at the conformal rank the members' intervals take (model.c). */
 static double conformal_quantile(double *x, int n, double tail, int upper) {
-  double p = upper ? 1.0 - tail : tail;
-  double q = n > 1 ? (p * (n + 1) - 1.0) / (n - 1) : 0.5;
-  return fc__quantile(x, n, fmin(fmax(q, 0.0), 1.0));
+  double pos = fc__conformal_pos(n, upper ? 1.0 - tail : tail);
+  return fc__quantile(x, n, n > 1 ? pos / (n - 1) : 0.5); /* the type 7 level at pos */
 }
 
 int fc_aggregate_forecast(const fc_model *const members[], int n_members, fc_point out[],

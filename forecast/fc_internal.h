@@ -80,6 +80,10 @@ int fc__fill_linear(double *y, int n);
 /* The q-quantile (0 <= q <= 1) of x[0..n-1], type 7 (linear, as numpy's default);
  * reorders x. n > 0. */
 double fc__quantile(double *x, int n, double q);
+/* The 0-based position, in [0, n - 1], of the (n + 1)p-th of n ascending values
+ * (Hyndman & Fan type 6, the rank split-conformal prediction takes; type 7 falls short
+ * of a small sample's upper tail). n > 0. */
+double fc__conformal_pos(int n, double p);
 /* Mean of x[0..n-1] ignoring NaN; NaN if none. */
 double fc__nanmean(const double *x, int n);
 

@@ -60,6 +60,11 @@ static double select_kth(double *x, int n, int k) {
   return x[k];
 }
 
+double fc__conformal_pos(int n, double p) {
+  double pos = p * (n + 1) - 1.0;
+  return pos < 0.0 ? 0.0 : pos > n - 1 ? n - 1 : pos;
+}
+
 double fc__quantile(double *x, int n, double q) {
   double pos = q * (n - 1);
   int k = (int)floor(pos);
